@@ -1,0 +1,10 @@
+module github.com/tunnelscope/tunnelscope
+
+go 1.26
+
+require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
+	github.com/google/gopacket v1.1.19 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/term v0.47.0 // indirect
+)
