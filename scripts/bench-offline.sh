@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Offline classification speed against the peer (nDPI's ndpiReader): same
+# capture, same single CPU, best of several runs, so the ratio says how much
+# faster tunnelscope's offline path is than a well-known DPI engine.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: scripts/bench-offline.sh [options] [CAPTURE]
+
+Times `ndpiReader -i CAPTURE -q` and
+`GOMAXPROCS=1 bin/tunnelscope classify -o /dev/null CAPTURE`, both pinned to
+one CPU with taskset, RUNS times each, and prints the packets/s of the best
+(shortest wall time) run of each and the ratio tunnelscope/ndpiReader.
+
+CAPTURE defaults to .cache/bench-offline-<MINPKTS>.pcap, built by
+scripts/merge-captures.sh from ../shared/data/pcap (reused when present).
+bin/tunnelscope is built with `make build` when missing.
+
+options:
+  --cpu N           CPU to pin both programs to (default 1)
+  --runs N          runs per program (default 3)
+  --min-packets N   size of the default capture (default 1000000)
+  --peer-only       time ndpiReader only (no tunnelscope build or run)
+  --check           exit 1 when the ratio is below the goal
+  -h, --help        this help
+
+Goal: ratio >= 5x.
+EOF
+}
+
+die() { echo "bench-offline.sh: $*" >&2; exit 1; }
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "missing tool '$1' (Debian package: $2; scripts/deps.sh installs it)"
+}
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cpu=1
+runs=3
+min_packets=1000000
+peer_only=0
+check=0
+goal=5
+capture=""
+
+while (($#)); do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --cpu) (($# >= 2)) || die "--cpu needs a CPU number"; cpu="$2"; shift 2 ;;
+    --runs) (($# >= 2)) || die "--runs needs a count"; runs="$2"; shift 2 ;;
+    --min-packets) (($# >= 2)) || die "--min-packets needs a count"; min_packets="$2"; shift 2 ;;
+    --peer-only) peer_only=1; shift ;;
+    --check) check=1; shift ;;
+    -*) die "unknown option '$1' (see --help)" ;;
+    *) [[ -z "$capture" ]] || die "only one CAPTURE may be given"; capture="$1"; shift ;;
+  esac
+done
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer, got '$runs'"
+[[ "$cpu" =~ ^[0-9]+$ ]] || die "--cpu must be a CPU number, got '$cpu'"
+[[ "$min_packets" =~ ^[1-9][0-9]*$ ]] || die "--min-packets must be a positive integer, got '$min_packets'"
+
+need ndpiReader libndpi-bin
+need taskset util-linux
+need capinfos wireshark-common
+taskset -c "$cpu" true 2>/dev/null || die "cannot pin to CPU $cpu (allowed: $(taskset -pc $$ | sed 's/.*: //')); pick one with --cpu"
+
+if [[ -z "$capture" ]]; then
+  capture="$repo_root/.cache/bench-offline-$min_packets.pcap"
+  "$repo_root/scripts/merge-captures.sh" "$capture" "$min_packets"
+fi
+[[ -f "$capture" ]] || die "capture '$capture' not found"
+
+binary="$repo_root/bin/tunnelscope"
+if ((!peer_only)) && [[ ! -x "$binary" ]]; then
+  need make make
+  echo "bench-offline.sh: $binary missing, running make build" >&2
+  make -C "$repo_root" build >&2 || die "make build failed; cannot time tunnelscope"
+  [[ -x "$binary" ]] || die "make build succeeded but did not produce $binary"
+fi
+
+packets="$(capinfos -T -r -M -c "$capture" | cut -f2)"
+[[ "$packets" =~ ^[1-9][0-9]*$ ]] || die "capinfos could not count packets in '$capture'"
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# best_of NAME CMD... runs CMD $runs times on $cpu and prints the shortest
+# wall time in seconds. A failing run aborts the benchmark: a crashed or
+# erroring program has no meaningful speed.
+best_of() {
+  local name="$1"; shift
+  local best="" i start end t
+  for ((i = 1; i <= runs; i++)); do
+    start="$EPOCHREALTIME"
+    if ! taskset -c "$cpu" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then
+      echo "bench-offline.sh: $name failed (run $i): $*" >&2
+      tail -n 20 "$tmp/$name.err" >&2
+      exit 1
+    fi
+    end="$EPOCHREALTIME"
+    t="$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f", b - a }')"
+    echo "bench-offline.sh: $name run $i: ${t}s" >&2
+    if [[ -z "$best" ]] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
+      best="$t"
+    fi
+  done
+  echo "$best"
+}
+
+rate() { awk -v n="$packets" -v t="$1" 'BEGIN { printf "%.0f", n / t }'; }
+
+echo "capture $capture: $packets packets; CPU $cpu; best of $runs runs"
+
+# -q: no per-flow or summary printing, so the run measures detection, not
+# terminal output; the file is read exactly once (no -l loops).
+ndpi_t="$(best_of ndpiReader ndpiReader -i "$capture" -q)"
+ndpi_pps="$(rate "$ndpi_t")"
+printf 'ndpiReader   %10.3f s  %12s packets/s\n' "$ndpi_t" "$ndpi_pps"
+
+if ((peer_only)); then
+  exit 0
+fi
+
+ts_t="$(best_of tunnelscope env GOMAXPROCS=1 "$binary" classify -o /dev/null "$capture")"
+ts_pps="$(rate "$ts_t")"
+printf 'tunnelscope  %10.3f s  %12s packets/s\n' "$ts_t" "$ts_pps"
+if [[ -s "$tmp/tunnelscope.err" ]]; then
+  echo "tunnelscope summary: $(tail -n 1 "$tmp/tunnelscope.err")"
+fi
+
+ratio="$(awk -v a="$ndpi_t" -v b="$ts_t" 'BEGIN { printf "%.1f", a / b }')"
+echo "ratio ${ratio}x (goal >= ${goal}x)"
+if ((check)) && awk -v r="$ratio" -v g="$goal" 'BEGIN { exit !(r < g) }'; then
+  echo "bench-offline.sh: below goal" >&2
+  exit 1
+fi
