@@ -1,0 +1,49 @@
+# tunnelscope: `make run` and `make test` are the whole quick start.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/tunnelscope
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# The DPDK binding is built wherever libdpdk is installed (scripts/deps.sh
+# installs it); without it the binary still does everything but `run`.
+HAVE_DPDK := $(shell pkg-config --exists libdpdk 2>/dev/null && echo yes)
+TAGS := $(if $(HAVE_DPDK),dpdk,)
+SAMPLE := sample/tor.pcap
+
+.PHONY: all deps build run test test-go test-dpdk test-race lint bench fuzz clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tunnelscope
+
+# The main job on the bundled capture: every flow with its verdict.
+run: build
+	$(BIN) classify -o - $(SAMPLE)
+
+test: deps build test-go test-race lint
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -tags '$(TAGS)' -count=1 ./...
+
+# The race detector over the pure-Go packages (cgo's lcore threads are out of its reach).
+test-race:
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /dataplane/dpdk)
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	@if [ -x scripts/lint.sh ]; then bash scripts/lint.sh; fi
+
+bench:
+	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchmem ./...
+
+# A short fuzz of every parser of untrusted bytes.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./dataplane/packet/
+
+clean:
+	rm -rf bin .cache
