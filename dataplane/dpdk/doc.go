@@ -1,0 +1,64 @@
+// Package dpdk is tunnelscope's thin cgo binding to DPDK 22.11: EAL start-up
+// and lcore launch, mbuf pools, ethdev ports and receive bursts. It covers only
+// what the live dataplane uses. Its shape follows github.com/yerden/go-dpdk
+// (eal.Init/eal.Cleanup/eal.LcoreID, ethdev.Port methods, mempool) so that a
+// later switch to that module is mechanical; the one deliberate difference is
+// that per-packet mbuf fields are read from Go at fixed offsets instead of
+// through cgo.
+//
+// Everything that needs DPDK is behind the build tag "dpdk"; without it the
+// package holds only this comment, so `go vet ./...` and the rest of the
+// module build on machines without DPDK. This is the only package in the
+// module that imports "C".
+//
+// # Threading rules
+//
+// Main thread only (the goroutine that called EALInit, before workers run or
+// after they have been waited for): EALInit, EALCleanup, LaunchOnLcore,
+// WaitLcore, WaitAllLcores, CreateMbufPool, Mempool.Free, and every Port
+// method that changes state: Configure, RxqSetup, TxqSetup, Start, Stop,
+// Close, Promiscuous, RSSHashUpdate, RetaUpdate. EALInit is not safe to call
+// twice: DPDK's EAL initialises once per process.
+//
+// Any thread, at any time: LcoreID, SocketID, LcoreSocketID, Lcores,
+// MainLcore, PortByName, PortCount, Ports, Port.Info, Port.Stats,
+// Port.Xstats, Port.SocketID, Mempool.InUse/Avail, TSC, TSCHz,
+// LookupTimestampDynfield.
+//
+// From an lcore, one thread per queue: RxBurst, FreeAndRxBurst, TxBurst,
+// Burst.FreeAll and the Mbuf accessors. A queue and its Burst belong to one
+// lcore; nothing here locks. Each RxBurst, FreeAndRxBurst, TxBurst, FreeAll
+// and TSC is exactly one cgo call (about 40 ns); Burst.Mbuf and every Mbuf
+// method read C memory from Go with no cgo call and no allocation. Read the
+// TSC once per burst, not per packet.
+//
+// A Go function started by LaunchOnLcore runs on the EAL lcore thread itself
+// (rte_lcore_id() is that lcore), and while it polls it holds a Go P for
+// good. GOMAXPROCS must therefore exceed the number of polling lcores, or the
+// rest of the program (the main goroutine, the garbage collector's workers)
+// starves; EnsureGOMAXPROCS raises it.
+//
+// Mbuf data slices (Mbuf.Data, Mbuf.Frame without a copy) point into DPDK
+// memory and are valid only until the mbuf is freed by FreeAll or the next
+// FreeAndRxBurst.
+//
+// # Tests
+//
+// Run them with
+//
+//	go test -tags dpdk ./dataplane/dpdk/
+//	go test -tags dpdk -run '^$' -bench . ./dataplane/dpdk/
+//
+// TestMain initialises the EAL once per test binary, without hugepages, with
+//
+//	--no-huge -m 512 --no-shconf --file-prefix=tsdpdk<pid>
+//	--lcores=(0-2)@(0-1) --log-level=*:error
+//	--vdev=net_pcap0,rx_pcap=../../../shared/data/pcap/http_ipv6.pcap
+//	--vdev=net_pcap1,rx_pcap=../../../shared/data/pcap/webex.pcap
+//	--vdev=net_pcap2,rx_pcap=../../../shared/data/pcap/dns.pcap,rx_pcap=../../../shared/data/pcap/dlt_ppp.pcap
+//	--vdev=net_pcap3,rx_pcap=../../../shared/data/pcap/dns.pcap
+//	--vdev=net_null0
+//
+// and compares what the net_pcap ports deliver with an independent read of
+// the same captures by gopacket's pcapgo.
+package dpdk
