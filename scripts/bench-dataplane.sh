@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# Live-path speed against DPDK's own floor: testpmd in rxonly mode receives
+# and frees packets and does nothing else, so tunnelscope's rate on the same
+# net_pcap replay shows what decode + flow table + features cost per packet.
+# A second run with two workers shows whether the dataplane scales.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: scripts/bench-dataplane.sh [options] [CAPTURE] [SECONDS]
+
+Replays CAPTURE from memory through DPDK's net_pcap driver
+(--vdev=net_pcap0,rx_pcap=CAPTURE,infinite_rx=1, no hugepages) and measures:
+  1. dpdk-testpmd --forward-mode=rxonly, one forwarding lcore, SECONDS long:
+     RX packets from testpmd's accumulated forward statistics;
+  2. bin/tunnelscope run --workers 1 --duration SECONDS --summary FILE:
+     rx_packets / elapsed_s from the summary;
+  3. the same with --workers 2.
+Prints each rate in Mpps, tunnelscope/testpmd (goal >= 0.5x) and
+workers 2/1 (goal >= 1.6x), and tunnelscope's drop counters.
+
+CAPTURE defaults to .cache/bench-dataplane-<MINPKTS>-1518.pcap, built by
+scripts/merge-captures.sh with frames of at most 1518 bytes (net_pcap rejects
+frames longer than one mbuf). infinite_rx keeps the whole capture in mbufs,
+so the mbuf pool is sized to the capture's packet count plus descriptors.
+SECONDS defaults to 10.
+
+options:
+  --cpus LIST       CPUs to run lcores on (default: the CPUs this shell may use)
+  --min-packets N   size of the default capture (default 32768)
+  --testpmd-only    measure testpmd only (no tunnelscope build or run)
+  --check           exit 1 when a ratio is below its goal
+  -h, --help        this help
+EOF
+}
+
+die() { echo "bench-dataplane.sh: $*" >&2; exit 1; }
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "missing tool '$1' (Debian package: $2; scripts/deps.sh installs it)"
+}
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+min_packets=32768
+testpmd_only=0
+check=0
+cpus=""
+pos=()
+while (($#)); do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --cpus) (($# >= 2)) || die "--cpus needs a list such as 0,1"; cpus="$2"; shift 2 ;;
+    --min-packets) (($# >= 2)) || die "--min-packets needs a count"; min_packets="$2"; shift 2 ;;
+    --testpmd-only) testpmd_only=1; shift ;;
+    --check) check=1; shift ;;
+    -*) die "unknown option '$1' (see --help)" ;;
+    *) pos+=("$1"); shift ;;
+  esac
+done
+((${#pos[@]} <= 2)) || die "too many arguments (see --help)"
+capture="${pos[0]:-}"
+seconds="${pos[1]:-10}"
+[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || die "SECONDS must be a positive integer, got '$seconds'"
+[[ "$min_packets" =~ ^[1-9][0-9]*$ ]] || die "--min-packets must be a positive integer, got '$min_packets'"
+
+need dpdk-testpmd dpdk-dev
+need capinfos wireshark-common
+need stdbuf coreutils
+need python3 python3
+
+if [[ -z "$cpus" ]]; then
+  cpus="$(python3 -c 'import os; print(",".join(str(c) for c in sorted(os.sched_getaffinity(0))))')"
+fi
+[[ "$cpus" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--cpus must be a comma-separated list of CPU numbers, got '$cpus'"
+IFS=, read -r -a cpu_list <<<"$cpus"
+for c in "${cpu_list[@]}"; do
+  [[ -d "/sys/devices/system/cpu/cpu$c" ]] || die "CPU $c does not exist"
+done
+
+if [[ -z "$capture" ]]; then
+  capture="$repo_root/.cache/bench-dataplane-$min_packets-1518.pcap"
+  "$repo_root/scripts/merge-captures.sh" "$capture" "$min_packets" 1518
+fi
+[[ -f "$capture" ]] || die "capture '$capture' not found"
+capture="$(cd "$(dirname "$capture")" && pwd)/$(basename "$capture")"
+case "$capture" in
+  *,*|*=*) die "capture path '$capture' contains ',' or '=', which devargs cannot carry" ;;
+esac
+packets="$(capinfos -T -r -M -c "$capture" | cut -f2)"
+[[ "$packets" =~ ^[1-9][0-9]*$ ]] || die "capinfos could not count packets in '$capture'"
+
+binary="$repo_root/bin/tunnelscope"
+if ((!testpmd_only)) && [[ ! -x "$binary" ]]; then
+  need make make
+  echo "bench-dataplane.sh: $binary missing, running make build" >&2
+  make -C "$repo_root" build >&2 || die "make build failed; cannot measure tunnelscope"
+  [[ -x "$binary" ]] || die "make build succeeded but did not produce $binary"
+fi
+
+# infinite_rx copies the whole capture into mbufs at queue setup and then
+# allocates one more mbuf per received packet, so the pool must hold the
+# capture plus everything in flight (descriptors, rings, per-lcore caches).
+mbufs=$((packets + 32768))
+# About 2.5 KiB per mbuf of 2176 bytes data room, plus room for rings and
+# driver state. --no-huge backs this with ordinary pages.
+mem_mb=$((mbufs * 2560 / 1048576 + 512))
+vdev="net_pcap0,rx_pcap=$capture,infinite_rx=1"
+eal_common=(--no-huge -m "$mem_mb" --no-shconf --no-pci --vdev="$vdev")
+
+tmp="$(mktemp -d)"
+prefixes=()
+child=""
+cleanup() {
+  if [[ -n "$child" ]] && kill -0 "$child" 2>/dev/null; then
+    kill "$child" 2>/dev/null || true
+    wait "$child" 2>/dev/null || true
+  fi
+  local p
+  for p in "${prefixes[@]}"; do
+    rm -rf "/var/run/dpdk/$p" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$p"
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# lcore_map N prints an EAL --lcores value for N lcores: one per CPU when
+# there are enough CPUs, else all lcores floating over the CPU set (polling
+# threads then share CPUs, which the printed rates will show).
+lcore_map() {
+  local n="$1" i map=""
+  if ((${#cpu_list[@]} >= n)); then
+    for ((i = 0; i < n; i++)); do
+      map+="${map:+,}$i@${cpu_list[i]}"
+    done
+  else
+    map="(0-$((n - 1)))@($cpus)"
+  fi
+  echo "$map"
+}
+
+mpps() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.3f", n / t / 1e6 }'; }
+
+# run_testpmd sets tp_rx. It and run_tunnelscope run in this shell, not in
+# $(...), so the EXIT trap sees their child and runtime directories.
+run_testpmd() {
+  local prefix="tsbench-testpmd-$$" log="$tmp/testpmd.log" fifo="$tmp/testpmd.in" i
+  prefixes+=("$prefix")
+  if ((${#cpu_list[@]} < 2)); then
+    echo "bench-dataplane.sh: only one CPU: testpmd's main and forwarding lcores share it" >&2
+  fi
+  mkfifo "$fifo"
+  # Non-interactive testpmd forwards until a line arrives on stdin; stdbuf
+  # makes its "Press enter to exit" visible as soon as forwarding starts.
+  stdbuf -oL -eL dpdk-testpmd "${eal_common[@]}" --file-prefix="$prefix" \
+    --lcores="$(lcore_map 2)" -- \
+    --forward-mode=rxonly --nb-cores=1 --total-num-mbufs="$mbufs" \
+    <"$fifo" >"$log" 2>&1 &
+  child=$!
+  exec 3>"$fifo"
+  for ((i = 0; i < 1200; i++)); do
+    grep -q "Press enter to exit" "$log" && break
+    kill -0 "$child" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q "Press enter to exit" "$log"; then
+    exec 3>&-
+    tail -n 30 "$log" >&2
+    die "testpmd did not start forwarding (log above)"
+  fi
+  sleep "$seconds"
+  echo >&3
+  exec 3>&-
+  wait "$child" || { tail -n 30 "$log" >&2; die "testpmd exited with an error (log above)"; }
+  child=""
+  tp_rx="$(awk '/Accumulated forward statistics/ { acc = 1 } acc && /RX-packets:/ { print $2; exit }' "$log")"
+  [[ "$tp_rx" =~ ^[0-9]+$ ]] || { tail -n 30 "$log" >&2; die "no RX-packets in testpmd's statistics (log above)"; }
+}
+
+# run_tunnelscope WORKERS sets ts=(rx_packets elapsed_s imissed rx_nombuf ring).
+run_tunnelscope() {
+  local workers="$1" prefix="tsbench-ts$1-$$" cfg="$tmp/live.toml" summary="$tmp/summary-$1.json"
+  local log="$tmp/tunnelscope-$1.log"
+  prefixes+=("$prefix")
+  cat >"$cfg" <<EOF
+[live]
+mbufs = $mbufs
+EOF
+  # main + (software dispatch) + workers; an lcore tunnelscope leaves unused
+  # only waits.
+  local eal=() a
+  for a in "${eal_common[@]}" --file-prefix="$prefix" --lcores="$(lcore_map $((workers + 2)))"; do
+    eal+=("--eal=$a")
+  done
+  if ! timeout $((seconds + 300)) "$binary" run -c "$cfg" "${eal[@]}" --workers "$workers" \
+    -o /dev/null --duration "${seconds}s" --summary "$summary" >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    die "tunnelscope run --workers $workers failed (log above)"
+  fi
+  [[ -s "$summary" ]] || die "tunnelscope run --workers $workers wrote no summary to $summary"
+  local fields
+  fields="$(python3 - "$summary" <<'EOF'
+import json, sys
+with open(sys.argv[1]) as f:
+    s = json.load(f)
+d = s.get("drops", {})
+print(s["rx_packets"], s["elapsed_s"], d.get("imissed", 0), d.get("rx_nombuf", 0), d.get("ring", 0))
+EOF
+)" || die "cannot read rx_packets/elapsed_s from $summary: $(head -c 300 "$summary")"
+  read -r -a ts <<<"$fields"
+}
+
+echo "capture $capture: $packets packets; ${seconds}s per run; CPUs $cpus; $mbufs mbufs, ${mem_mb} MiB"
+
+tp_rx=""
+run_testpmd
+tp_mpps="$(mpps "$tp_rx" "$seconds")"
+printf 'testpmd rxonly (1 lcore)        %8s Mpps  (%s packets)\n' "$tp_mpps" "$tp_rx"
+if ((testpmd_only)); then
+  exit 0
+fi
+
+below=0
+goal() { # goal NAME VALUE MIN
+  echo "$1 ${2}x (goal >= ${3}x)"
+  if awk -v v="$2" -v g="$3" 'BEGIN { exit !(v < g) }'; then below=1; fi
+}
+
+ts=()
+run_tunnelscope 1
+ts1_rx="${ts[0]}" ts1_t="${ts[1]}" ts1_im="${ts[2]}" ts1_nb="${ts[3]}" ts1_ring="${ts[4]}"
+ts1_mpps="$(mpps "$ts1_rx" "$ts1_t")"
+printf 'tunnelscope run --workers 1     %8s Mpps  (%s packets in %ss; drops imissed=%s rx_nombuf=%s ring=%s)\n' \
+  "$ts1_mpps" "$ts1_rx" "$ts1_t" "$ts1_im" "$ts1_nb" "$ts1_ring"
+goal "ratio tunnelscope/testpmd" "$(awk -v a="$ts1_mpps" -v b="$tp_mpps" 'BEGIN { printf "%.2f", a / b }')" 0.5
+
+run_tunnelscope 2
+ts2_rx="${ts[0]}" ts2_t="${ts[1]}" ts2_im="${ts[2]}" ts2_nb="${ts[3]}" ts2_ring="${ts[4]}"
+ts2_mpps="$(mpps "$ts2_rx" "$ts2_t")"
+printf 'tunnelscope run --workers 2     %8s Mpps  (%s packets in %ss; drops imissed=%s rx_nombuf=%s ring=%s)\n' \
+  "$ts2_mpps" "$ts2_rx" "$ts2_t" "$ts2_im" "$ts2_nb" "$ts2_ring"
+goal "scaling workers 2/1" "$(awk -v a="$ts2_mpps" -v b="$ts1_mpps" 'BEGIN { printf "%.2f", a / b }')" 1.6
+
+if ((check && below)); then
+  echo "bench-dataplane.sh: below goal" >&2
+  exit 1
+fi
