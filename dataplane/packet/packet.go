@@ -43,11 +43,12 @@ const (
 type Flags uint16
 
 const (
-	FlagFragment      Flags = 1 << iota // an IPv4 or IPv6 fragment (first or later)
-	FlagLaterFragment                   // a fragment other than the first: no L4 header, ports are zero
-	FlagICMPError                       // ICMP/ICMPv6 error message quoting another packet
-	FlagIPOptions                       // IPv4 options present
-	FlagTruncatedIP                     // the IP total length runs past the captured bytes
+	FlagFragment       Flags = 1 << iota // an IPv4 or IPv6 fragment (first or later)
+	FlagLaterFragment                    // a fragment other than the first: no L4 header, ports are zero
+	FlagICMPError                        // ICMP/ICMPv6 error message quoting another packet
+	FlagIPOptions                        // IPv4 options present
+	FlagTruncatedIP                      // the IP total length runs past the captured bytes
+	FlagInnerMalformed                   // a tunnel was opened but its inner packet did not decode: this is the outer packet
 )
 
 // IP protocol numbers the decoder interprets.
