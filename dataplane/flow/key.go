@@ -1,0 +1,76 @@
+package flow
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+
+	"github.com/tunnelscope/tunnelscope/dataplane/packet"
+)
+
+// Key identifies a flow. It is canonical: the packets of both directions
+// give the same Key, so one table entry and one hash serve the whole flow.
+type Key struct {
+	A, B         [16]byte // endpoints ordered so (A,PortA) <= (B,PortB)
+	PortA, PortB uint16
+	Proto        uint8
+	Version      uint8
+}
+
+// KeyOf returns the canonical key of p and whether p travels from B to A.
+//
+// ESP flows are keyed by the address pair only: each direction of an
+// IPsec association has its own SPI, and keying by SPI would split one
+// tunnel into two unrelated one-way flows.
+func KeyOf(p *packet.Packet) (k Key, fromB bool) {
+	sp, dp := p.SrcPort, p.DstPort
+	if p.Proto == packet.ProtoESP {
+		sp, dp = 0, 0
+	}
+	c := bytes.Compare(p.Src[:], p.Dst[:])
+	fromB = c > 0 || (c == 0 && sp > dp)
+	if fromB {
+		k.A, k.PortA, k.B, k.PortB = p.Dst, dp, p.Src, sp
+	} else {
+		k.A, k.PortA, k.B, k.PortB = p.Src, sp, p.Dst, dp
+	}
+	k.Proto, k.Version = p.Proto, p.Version
+	return k, fromB
+}
+
+// Odd multipliers with well-spread bits; any such constants work, these
+// are the golden-ratio and two of its neighbours used widely for mixing.
+const (
+	mulA = 0x9e3779b97f4a7c15
+	mulB = 0xc2b2ae3d27d4eb4f
+	mulC = 0x165667b19e3779f9
+)
+
+// endpoint folds one (address, port) into 64 bits. Each step is a
+// bijection of the running state for a fixed word and of the word for a
+// fixed state, so distinct endpoints only collide by chance; full
+// avalanche is left to the finaliser in Hash.
+func endpoint(addr *[16]byte, port uint16) uint64 {
+	h := uint64(mulC)
+	h = bits.RotateLeft64(h^binary.LittleEndian.Uint64(addr[0:8])*mulA, 29) * mulB
+	h = bits.RotateLeft64(h^binary.LittleEndian.Uint64(addr[8:16])*mulA, 29) * mulB
+	h = bits.RotateLeft64(h^uint64(port)*mulA, 29) * mulB
+	return h
+}
+
+// Hash returns a 64-bit hash of k that is the same for both directions
+// even when k was built by hand with its endpoints swapped: the live RSS
+// software dispatch hashes before canonicalising, and the two endpoint
+// states are combined by addition, which does not depend on their order.
+// The finaliser (xor-shift-multiply rounds) makes every input bit flip
+// about half of the output bits, so hash % n and hash & mask both spread.
+func (k *Key) Hash() uint64 {
+	h := endpoint(&k.A, k.PortA) + endpoint(&k.B, k.PortB)
+	h ^= (uint64(k.Proto)<<8 | uint64(k.Version)) * mulC
+	h ^= h >> 32
+	h *= mulA
+	h ^= h >> 29
+	h *= mulB
+	h ^= h >> 32
+	return h
+}
