@@ -75,7 +75,7 @@ func Open(name string) (*Source, error) {
 		}
 		s.r = &ngReader{r: ng}
 	case isPcapMagic(magic):
-		pr, err := pcapgo.NewReader(br)
+		pr, err := pcapgo.NewReader(fixVersion(br))
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: pcap header: %w", name, err)
@@ -89,6 +89,30 @@ func Open(name string) (*Source, error) {
 		return nil, fmt.Errorf("%s: %w", name, ErrNotCapture)
 	}
 	return s, nil
+}
+
+// fixVersion presents a pcap 2.x header of an old minor version (2.1 and
+// 2.2 files exist; the record format is unchanged since) as 2.4, the only
+// version pcapgo accepts.
+func fixVersion(br *bufio.Reader) io.Reader {
+	h, err := br.Peek(24)
+	if err != nil {
+		return br
+	}
+	big := h[0] == 0xa1
+	major, minor := h[4:6], h[6:8]
+	if big && major[0] == 0 && major[1] == 2 && minor[0] == 0 && minor[1] < 4 ||
+		!big && major[1] == 0 && major[0] == 2 && minor[1] == 0 && minor[0] < 4 {
+		fixed := append([]byte(nil), h...)
+		if big {
+			fixed[7] = 4
+		} else {
+			fixed[6] = 4
+		}
+		br.Discard(24)
+		return io.MultiReader(bytes.NewReader(fixed), br)
+	}
+	return br
 }
 
 func isPcapMagic(m []byte) bool {

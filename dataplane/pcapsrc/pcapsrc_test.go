@@ -1,0 +1,128 @@
+package pcapsrc
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tunnelscope/tunnelscope/internal/reference"
+)
+
+func readAll(t *testing.T, name string) ([]Frame, error) {
+	t.Helper()
+	s, err := Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	var out []Frame
+	for {
+		var fr Frame
+		err := s.Next(&fr)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		fr.Data = append([]byte(nil), fr.Data...)
+		out = append(out, fr)
+	}
+}
+
+// Every shared capture, pcap and pcapng, must yield exactly the frames
+// tshark sees, with the same nanosecond timestamps and lengths.
+func TestFramesMatchTshark(t *testing.T) {
+	data, err := reference.SharedData(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := reference.Captures(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, f := range files {
+		frames, err := readAll(t, f)
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(f), err)
+			continue
+		}
+		rows, err := reference.Tshark(f, nil, "frame.time_epoch", "frame.len", "frame.cap_len")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != len(frames) {
+			t.Errorf("%s: %d frames, tshark %d", filepath.Base(f), len(frames), len(rows))
+			continue
+		}
+		for i, r := range rows {
+			want := epochNanos(t, r[0])
+			if frames[i].Time != want || strconv.Itoa(int(frames[i].WireLen)) != r[1] || strconv.Itoa(len(frames[i].Data)) != r[2] {
+				t.Errorf("%s frame %d: time %d len %d caplen %d; tshark %s", filepath.Base(f), i+1,
+					frames[i].Time, frames[i].WireLen, len(frames[i].Data), strings.Join(r, " "))
+				break
+			}
+		}
+		total += len(frames)
+	}
+	t.Logf("%d frames in %d captures agree with tshark", total, len(files))
+}
+
+func epochNanos(t *testing.T, s string) int64 {
+	sec, frac, _ := strings.Cut(s, ".")
+	frac = (frac + "000000000")[:9]
+	a, err1 := strconv.ParseInt(sec, 10, 64)
+	b, err2 := strconv.ParseInt(frac, 10, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("bad tshark time %q", s)
+	}
+	return a*1e9 + b
+}
+
+// A capture cut mid-record delivers every whole frame and then says it was
+// truncated, naming the file.
+func TestTruncatedCapture(t *testing.T) {
+	whole, err := readAll(t, "../../sample/tor.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("../../sample/tor.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	// 24-byte file header, then records; cut inside the 11th record.
+	off := 24
+	for i := 0; i < 10; i++ {
+		off += 16 + len(whole[i].Data)
+	}
+	if err := os.WriteFile(cut, b[:off+16+5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	frames, err := readAll(t, cut)
+	if !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), "cut.pcap") {
+		t.Fatalf("err = %v, want ErrTruncated naming the file", err)
+	}
+	if len(frames) != 10 {
+		t.Fatalf("got %d frames before the cut, want 10", len(frames))
+	}
+}
+
+func TestNotACapture(t *testing.T) {
+	for name, content := range map[string]string{"empty": "", "text": "hello, world\n", "tiny": "\xd4\xc3"} {
+		p := filepath.Join(t.TempDir(), name)
+		os.WriteFile(p, []byte(content), 0o644)
+		_, err := Open(p)
+		if !errors.Is(err, ErrNotCapture) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: err = %v, want ErrNotCapture naming the file", name, err)
+		}
+	}
+	if _, err := Open("does-not-exist.pcap"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: err = %v", err)
+	}
+}
