@@ -1,0 +1,65 @@
+package features
+
+import (
+	"math"
+	"math/bits"
+)
+
+// bins is the number of bins of every histogram axis (per sign for sizes).
+const bins = 8
+
+// logBin returns 0 below 2^low and then one bin per factor 2^shift,
+// saturating at bins-1. bits.Len64 makes it a handful of instructions,
+// which matters because it runs several times per packet.
+func logBin(v uint64, low, shift int) int {
+	if v < 1<<low {
+		return 0
+	}
+	return min(1+(bits.Len64(v)-low-1)/shift, bins-1)
+}
+
+func sizeBin(size uint32) int        { return logBin(uint64(size), 6, 1) }
+func iatBin(ns int64) int            { return logBin(uint64(max(ns, 0)), 14, 3) }
+func periodBin(ns int64) int         { return logBin(uint64(max(ns, 0)), 16, 3) }
+func burstBytesBin(bytes uint64) int { return logBin(bytes, 7, 2) }
+func burstPktsBin(pkts uint32) int   { return logBin(uint64(pkts), 1, 1) }
+
+// signedRow places forward bins in rows 0..7 and backward in 8..15.
+func signedRow(backward bool, bin int) int {
+	if backward {
+		return bins + bin
+	}
+	return bin
+}
+
+// entropyBits is the Shannon entropy in bits of the distribution whose
+// counts are c.
+func entropyBits(c *[bins]uint32) float64 {
+	var total uint64
+	for _, v := range c {
+		total += uint64(v)
+	}
+	if total == 0 {
+		return 0
+	}
+	var h float64
+	for _, v := range c {
+		if v != 0 {
+			p := float64(v) / float64(total)
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
+// inc16 saturates instead of wrapping: a wrapped count would turn the
+// fullest cell into the emptiest.
+func inc16(c *uint16, by uint16) {
+	*c = uint16(min(uint32(*c)+uint32(by), math.MaxUint16))
+}
+
+func inc32(c *uint32) {
+	if *c != math.MaxUint32 {
+		*c++
+	}
+}

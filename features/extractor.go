@@ -1,0 +1,190 @@
+package features
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+)
+
+// Stats describes the histogram pool of one Extractor.
+type Stats struct {
+	PoolSize      int    // states preallocated (Config.Pool)
+	PoolInUse     int    // states held by flows now
+	PoolPeak      int    // most states held at once
+	PoolTaken     uint64 // flows that took a state
+	PoolExhausted uint64 // flows that passed HotPackets packets while the pool was empty
+}
+
+// Extractor updates Flow values and turns them into vectors. See the
+// package comment for threading rules.
+type Extractor struct {
+	window  uint32
+	gap     int64
+	pool    []histState
+	free    []uint32 // stack of free pool indices
+	scratch histState
+	stats   Stats
+}
+
+// NewExtractor preallocates cfg.Pool histogram states.
+func NewExtractor(cfg Config) (*Extractor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new extractor: %w", err)
+	}
+	x := &Extractor{
+		window: uint32(cfg.Window),
+		gap:    cfg.SurgeGap.Nanoseconds(),
+		pool:   make([]histState, cfg.Pool),
+		free:   make([]uint32, cfg.Pool),
+	}
+	for i := range x.free {
+		// Popped from the end: hand out low indices first so that a
+		// lightly used pool touches few pages.
+		x.free[i] = uint32(cfg.Pool - 1 - i)
+	}
+	x.stats.PoolSize = cfg.Pool
+	return x, nil
+}
+
+// Start resets f for a new flow of IP protocol proto whose first packet
+// is no earlier than now (ns). Pooled state still held by f is returned
+// first, so a forgotten Release does not leak the pool.
+func (x *Extractor) Start(f *Flow, proto uint8, now int64) {
+	x.Release(f)
+	f.proto = proto
+	f.dir[0].last, f.dir[1].last = now, now
+}
+
+// Release returns f's pooled state, if any, and zeroes f.
+func (x *Extractor) Release(f *Flow) {
+	if f.slot != 0 {
+		x.free = append(x.free, f.slot-1) // within capacity: never allocates
+		x.stats.PoolInUse--
+	}
+	*f = Flow{}
+}
+
+// Packet adds one packet at time now (ns) of size IP-layer bytes carrying
+// payload L4 bytes; tcpFlags is the TCP flags byte (0 for other
+// protocols). It returns true when the packet completes a histogram
+// window.
+func (x *Extractor) Packet(f *Flow, backward bool, now int64, size, payload uint32, tcpFlags uint8) bool {
+	d := 0
+	if backward {
+		d = 1
+	}
+	n := f.packets()
+	prev := f.lastTime()
+	t := max(now, prev) // the caller promises order; a step back counts as IAT 0
+	var iat, first int64
+	if n > 0 {
+		iat, first = t-prev, f.firstTime()
+	}
+	if n == HotPackets {
+		x.promote(f)
+	}
+
+	s := &f.dir[d]
+	size16 := uint16(min(size, math.MaxUint16))
+	dirIAT := int64(-1)
+	if s.pkts == 0 {
+		s.first = t
+		f.sizeMin[d], f.sizeMax[d] = size16, size16
+	} else {
+		dirIAT = t - s.last
+		addIAT(&s.iatM2, &s.iatMin, &s.iatMax, s.pkts, s.first, s.last, t)
+		f.sizeMin[d], f.sizeMax[d] = min(f.sizeMin[d], size16), max(f.sizeMax[d], size16)
+	}
+	s.pkts++
+	s.bytes += uint64(size)
+	s.payload += uint64(payload)
+	s.sizeSq += uint64(size) * uint64(size)
+	s.last = t
+	if n > 0 {
+		addIAT(&f.iatM2, &f.iatMin, &f.iatMax, n, first, prev, t)
+	}
+	for fl := tcpFlags; fl != 0; fl &= fl - 1 {
+		inc32(&f.flags[bits.TrailingZeros8(fl)])
+	}
+
+	if n < HotPackets {
+		f.putHot(int(n), backward, size, iat)
+		return false
+	}
+	if backward {
+		sizes, iats := f.entropyCounts()
+		inc32(&sizes[sizeBin(size)])
+		if dirIAT >= 0 {
+			inc32(&iats[iatBin(dirIAT)])
+		}
+	}
+	if f.slot == 0 {
+		return false
+	}
+	return x.pool[f.slot-1].add(backward, t, iat, size, x.window, x.gap)
+}
+
+// promote turns the hot buffer of a flow that has HotPackets packets into
+// entropy counts and, if the pool has a state, into histograms.
+func (x *Extractor) promote(f *Flow) {
+	var buf [HotPackets]hotPkt
+	pkts := f.hot(&buf)
+	f.ov = [ovWords]uint32{}
+	sizes, iats := f.entropyCounts()
+	countBackward(pkts, sizes, iats)
+	if len(x.free) == 0 {
+		x.stats.PoolExhausted++
+		return
+	}
+	i := x.free[len(x.free)-1]
+	x.free = x.free[:len(x.free)-1]
+	s := &x.pool[i]
+	*s = histState{}
+	x.replay(s, pkts)
+	f.slot = i + 1
+	x.stats.PoolTaken++
+	x.stats.PoolInUse++
+	x.stats.PoolPeak = max(x.stats.PoolPeak, x.stats.PoolInUse)
+}
+
+func (x *Extractor) replay(s *histState, pkts []hotPkt) {
+	for _, p := range pkts {
+		s.add(p.backward, p.t, p.iat, p.size, x.window, x.gap)
+	}
+}
+
+// Vector appends VectorLen values in Schema order. It may be called at
+// any point and does not change f or the Extractor's flows; with enough
+// capacity in dst it does not allocate.
+func (x *Extractor) Vector(f *Flow, dst []float32) []float32 {
+	var buf [HotPackets]hotPkt
+	var sizes, iats [bins]uint32
+	var pkts []hotPkt
+	hot := f.packets() <= HotPackets
+	if hot {
+		pkts = f.hot(&buf)
+		countBackward(pkts, &sizes, &iats)
+	} else {
+		s, i := f.entropyCounts()
+		sizes, iats = *s, *i
+	}
+	dst = f.appendStats(dst, &sizes, &iats)
+
+	s := &x.scratch
+	switch {
+	case f.slot != 0:
+		*s = x.pool[f.slot-1]
+	case hot:
+		*s = histState{}
+		x.replay(s, pkts)
+	default:
+		*s = histState{}
+		return s.appendTo(dst, false)
+	}
+	s.endBurst()
+	s.endSurge()
+	return s.appendTo(dst, true)
+}
+
+// Stats returns the pool counters.
+func (x *Extractor) Stats() Stats { return x.stats }

@@ -1,0 +1,198 @@
+package features
+
+import "math/bits"
+
+// dirStats accumulates one direction. Means come from exact integer sums
+// (bytes/pkts, (last-first)/(pkts-1)), the size variance from an exact
+// integer sum of squares, and the IAT variance from Welford's update, so
+// nothing cancels catastrophically however long the flow runs.
+type dirStats struct {
+	pkts    uint64
+	bytes   uint64
+	payload uint64
+	sizeSq  uint64 // Σ size²: exact up to ~4·10⁹ packets of 64 KiB
+	first   int64  // ns, valid when pkts > 0
+	last    int64  // ns; Start's time while pkts == 0
+	iatM2   float64
+	iatMin  float32 // µs: already the precision of the output vector
+	iatMax  float32
+}
+
+// ovWords is the size of Flow.ov, shared by the hot buffer and, after
+// HotPackets packets, the backward entropy counts.
+const ovWords = 2 * bins
+
+// The hot buffer takes a size word and a two-word time delta per packet.
+const _ = uint(ovWords - 3*HotPackets)
+
+const hotBwd = 1 << 31
+
+// Flow is the per-flow state. It is pointer-free so that a table of
+// millions of them costs the garbage collector nothing; the zero value is
+// ready for Start.
+type Flow struct {
+	dir    [2]dirStats // fwd, bwd
+	iatM2  float64     // both directions
+	iatMin float32
+	iatMax float32
+	flags  [8]uint32 // by flag bit number
+
+	// ov holds, while the flow has at most HotPackets packets, the hot
+	// buffer: ov[i] = size | hotBwd, ov[HotPackets+2i:+2] = ns since the
+	// previous packet. Afterwards ov[:bins] counts backward packets per
+	// size bin and ov[bins:] backward IATs per IAT bin. Sharing the words
+	// keeps Flow within 256 bytes.
+	ov      [ovWords]uint32
+	sizeMin [2]uint16
+	sizeMax [2]uint16
+	slot    uint32 // pool index + 1; 0: no histogram state
+	proto   uint8
+}
+
+func (f *Flow) packets() uint64 { return f.dir[0].pkts + f.dir[1].pkts }
+
+func (f *Flow) lastTime() int64 { return max(f.dir[0].last, f.dir[1].last) }
+
+func (f *Flow) firstTime() int64 {
+	switch {
+	case f.dir[0].pkts == 0:
+		return f.dir[1].first
+	case f.dir[1].pkts == 0:
+		return f.dir[0].first
+	}
+	return min(f.dir[0].first, f.dir[1].first)
+}
+
+func (f *Flow) entropyCounts() (sizes, iats *[bins]uint32) {
+	return (*[bins]uint32)(f.ov[:bins]), (*[bins]uint32)(f.ov[bins:])
+}
+
+func (f *Flow) putHot(i int, backward bool, size uint32, dt int64) {
+	w := min(size, hotBwd-1)
+	if backward {
+		w |= hotBwd
+	}
+	f.ov[i] = w
+	f.ov[HotPackets+2*i] = uint32(dt)
+	f.ov[HotPackets+2*i+1] = uint32(uint64(dt) >> 32)
+}
+
+// hotPkt is one buffered packet with its absolute time restored.
+type hotPkt struct {
+	t, iat   int64
+	size     uint32
+	backward bool
+}
+
+// hot decodes the buffer of a flow with at most HotPackets packets.
+func (f *Flow) hot(out *[HotPackets]hotPkt) []hotPkt {
+	n := int(f.packets())
+	t := f.firstTime()
+	for i := range n {
+		dt := int64(uint64(f.ov[HotPackets+2*i]) | uint64(f.ov[HotPackets+2*i+1])<<32)
+		t += dt
+		out[i] = hotPkt{t: t, iat: dt, size: f.ov[i] &^ hotBwd, backward: f.ov[i]&hotBwd != 0}
+	}
+	return out[:n]
+}
+
+// countBackward adds the entropy counts of buffered packets.
+func countBackward(pkts []hotPkt, sizes, iats *[bins]uint32) {
+	seen := false
+	var prev int64
+	for _, p := range pkts {
+		if !p.backward {
+			continue
+		}
+		inc32(&sizes[sizeBin(p.size)])
+		if seen {
+			inc32(&iats[iatBin(p.t-prev)])
+		}
+		seen, prev = true, p.t
+	}
+}
+
+// addIAT folds the k-th IAT (k >= 1), t-prev, of a sequence that started
+// at first into Welford's M2. Both means come exactly from the endpoints.
+func addIAT(m2 *float64, mn, mx *float32, k uint64, first, prev, t int64) {
+	x := float64(t - prev)
+	meanOld := 0.0
+	if k > 1 {
+		meanOld = float64(prev-first) / float64(k-1)
+	}
+	*m2 += (x - meanOld) * (x - float64(t-first)/float64(k))
+	us := float32(x / 1e3)
+	if k == 1 {
+		*mn, *mx = us, us
+		return
+	}
+	*mn, *mx = min(*mn, us), max(*mx, us)
+}
+
+// sizeVariance is (n·Σx² − (Σx)²)/n², with the numerator computed exactly
+// in 128 bits.
+func sizeVariance(n, sum, sumSq uint64) float64 {
+	if n == 0 {
+		return 0
+	}
+	hi1, lo1 := bits.Mul64(n, sumSq)
+	hi2, lo2 := bits.Mul64(sum, sum)
+	lo, borrow := bits.Sub64(lo1, lo2, 0)
+	hi, under := bits.Sub64(hi1, hi2, borrow)
+	if under != 0 { // only after Σx² overflowed
+		return 0
+	}
+	nf := float64(n)
+	return (float64(hi)*0x1p64 + float64(lo)) / (nf * nf)
+}
+
+// appendGroup appends the eleven statistics of one direction prefix.
+func appendGroup(dst []float32, n, bytes, payload, sumSq uint64, smin, smax uint16,
+	iatSpan int64, m2 float64, iatMin, iatMax float32) []float32 {
+	var mean, variance, iatMean, iatVar float64
+	if n > 0 {
+		mean = float64(bytes) / float64(n)
+		variance = sizeVariance(n, bytes, sumSq)
+	}
+	if n > 1 {
+		k := float64(n - 1)
+		iatMean = float64(iatSpan) / k / 1e3
+		iatVar = m2 / k / 1e6
+	} else {
+		iatMin, iatMax = 0, 0
+	}
+	return append(dst, float32(n), float32(bytes), float32(payload),
+		float32(smin), float32(smax), float32(mean), float32(variance),
+		iatMin, iatMax, float32(iatMean), float32(iatVar))
+}
+
+func (f *Flow) appendStats(dst []float32, sizes, iats *[bins]uint32) []float32 {
+	for d := range f.dir {
+		s := &f.dir[d]
+		dst = appendGroup(dst, s.pkts, s.bytes, s.payload, s.sizeSq, f.sizeMin[d], f.sizeMax[d],
+			s.last-s.first, s.iatM2, s.iatMin, s.iatMax)
+	}
+	fw, bw := &f.dir[0], &f.dir[1]
+	n := f.packets()
+	var smin, smax uint16
+	var span int64
+	switch {
+	case fw.pkts == 0:
+		smin, smax = f.sizeMin[1], f.sizeMax[1]
+	case bw.pkts == 0:
+		smin, smax = f.sizeMin[0], f.sizeMax[0]
+	default:
+		smin, smax = min(f.sizeMin[0], f.sizeMin[1]), max(f.sizeMax[0], f.sizeMax[1])
+	}
+	if n > 0 {
+		span = f.lastTime() - f.firstTime()
+	}
+	dst = appendGroup(dst, n, fw.bytes+bw.bytes, fw.payload+bw.payload, fw.sizeSq+bw.sizeSq,
+		smin, smax, span, f.iatM2, f.iatMin, f.iatMax)
+	dst = append(dst, float32(float64(span)/1e3), float32(f.proto),
+		float32(entropyBits(sizes)), float32(entropyBits(iats)))
+	for _, c := range f.flags {
+		dst = append(dst, float32(c))
+	}
+	return dst
+}

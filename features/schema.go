@@ -1,0 +1,42 @@
+package features
+
+import "fmt"
+
+// VectorLen is the number of values Vector appends.
+const VectorLen = 3*groupLen + 4 + 8 + 3 + 3*2*bins*bins
+
+const groupLen = 11
+
+var schema = buildSchema()
+
+func buildSchema() []string {
+	names := make([]string, 0, VectorLen)
+	for _, d := range []string{"fwd", "bwd", "both"} {
+		for _, s := range []string{"packets", "bytes", "payload_bytes",
+			"size_min", "size_max", "size_mean", "size_var",
+			"iat_min_us", "iat_max_us", "iat_mean_us", "iat_var_us2"} {
+			names = append(names, d+"_"+s)
+		}
+	}
+	names = append(names, "duration_us", "l4_proto", "bwd_size_entropy_bits", "bwd_iat_entropy_bits")
+	for _, fl := range []string{"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr"} {
+		names = append(names, "tcp_"+fl+"_count")
+	}
+	names = append(names, "hist_valid", "hist_packets", "hist_bursts")
+	for _, h := range []struct{ name, row, col string }{
+		{"h1", "size", "iat"}, {"h2", "bytes", "period"}, {"h3", "pkts", "period"},
+	} {
+		for _, sign := range []string{"fwd", "bwd"} {
+			for i := range bins {
+				for j := range bins {
+					names = append(names, fmt.Sprintf("%s_%s_%s%d_%s%d", h.name, sign, h.row, i, h.col, j))
+				}
+			}
+		}
+	}
+	return names
+}
+
+// Schema returns the feature names in vector order (see the package
+// comment for their meaning and units). The caller may modify the copy.
+func (x *Extractor) Schema() []string { return append([]string(nil), schema...) }
