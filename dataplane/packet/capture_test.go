@@ -30,28 +30,17 @@ func readCapture(path string) ([]captured, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []captured
 	if bytes.HasPrefix(raw, []byte{0x0A, 0x0D, 0x0D, 0x0A}) {
 		r, err := pcapgo.NewNgReader(bytes.NewReader(raw), pcapgo.DefaultNgReaderOptions)
 		if err != nil {
 			return nil, err
 		}
-		for {
-			data, ci, err := r.ReadPacketData()
-			if err == io.EOF {
-				return out, nil
-			}
-			if err != nil {
-				return out, err
-			}
+		return readAll(r, func(ci gopacket.CaptureInfo) (LinkType, error) {
 			ifc, err := r.Interface(ci.InterfaceIndex)
-			if err != nil {
-				return out, err
-			}
 			// gopacket 1.1.19 keeps link types in a uint8; none of the
 			// pcapng files here uses one above 255 (sll2_tls is pcap).
-			out = append(out, captured{LinkType(ifc.LinkType), data})
-		}
+			return LinkType(ifc.LinkType), err
+		})
 	}
 	if len(raw) < 24 {
 		return nil, errors.New("short pcap header")
@@ -69,15 +58,27 @@ func readCapture(path string) ([]captured, error) {
 		// layout is the same as 2.4, so read it by hand.
 		return readClassic(raw, order, link)
 	}
+	return readAll(r, func(gopacket.CaptureInfo) (LinkType, error) { return link, nil })
+}
+
+// readAll drains a pcapgo reader, asking linkOf for each frame's link type.
+func readAll(r interface {
+	ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+}, linkOf func(gopacket.CaptureInfo) (LinkType, error)) ([]captured, error) {
+	var out []captured
 	for {
-		data, _, err := r.ReadPacketData()
+		data, ci, err := r.ReadPacketData()
 		if err == io.EOF {
 			return out, nil
+		}
+		if err == nil {
+			var link LinkType
+			link, err = linkOf(ci)
+			out = append(out, captured{link, data})
 		}
 		if err != nil {
 			return out, err
 		}
-		out = append(out, captured{link, data})
 	}
 }
 
