@@ -272,7 +272,7 @@ func flowLength(r *rand.Rand) int {
 }
 
 func TestAgainstReference(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
+	r := newRand(1)
 	for trial := range 60 {
 		cfg := DefaultConfig()
 		cfg.Window = []int{8, 8, 32, 256, 1024}[trial%5]
@@ -328,3 +328,5 @@ func TestAgainstReference(t *testing.T) {
 		}
 	}
 }
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 2)) }
