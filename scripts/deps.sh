@@ -11,6 +11,7 @@ pkgs=(
   nfdump                                          # IPFIX collector for export tests
   prometheus                                      # promtool check metrics
   shellcheck                                      # lint for scripts/
+  vagrant                                         # `vagrant validate` of the Vagrantfile in scripts/lint.sh
 )
 
 missing=()
