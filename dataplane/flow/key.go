@@ -58,10 +58,11 @@ func endpoint(addr *[16]byte, port uint16) uint64 {
 	return h
 }
 
-// Hash returns a 64-bit hash of k that is the same for both directions
-// even when k was built by hand with its endpoints swapped: the live RSS
-// software dispatch hashes before canonicalising, and the two endpoint
-// states are combined by addition, which does not depend on their order.
+// Hash returns a 64-bit hash of k that is the same for both directions,
+// which the live software RSS dispatch relies on to send both to one
+// worker. It holds even for a Key built from a packet without KeyOf's
+// ordering: the two endpoint states are combined by addition, which does
+// not depend on their order.
 // The finaliser (xor-shift-multiply rounds) makes every input bit flip
 // about half of the output bits, so hash % n and hash & mask both spread.
 func (k *Key) Hash() uint64 {
