@@ -114,17 +114,25 @@ func TestPacketDoesNotAllocate(t *testing.T) {
 	})
 }
 
-// BenchmarkPacketExisting: packets over 64k established flows.
-func BenchmarkPacketExisting(b *testing.B) {
-	const flows = 1 << 16
-	tab := newTable(b, 1<<17)
+// benchSetup makes a table of capacity, prepares packets for flows
+// distinct flows, opens the first open of them and starts the clock.
+func benchSetup(b *testing.B, capacity, flows, open int) (*Table, prepared) {
+	tab := newTable(b, capacity)
 	pr := prepare(flows)
-	for i := range flows {
+	for i := range open {
 		pr.send(tab, i, 0)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	reportFootprint(b, tab) // after ResetTimer, which drops reported metrics
+	// After ResetTimer, which drops reported metrics.
+	b.ReportMetric(float64(tab.Footprint())/float64(tab.Capacity()), "B/flow")
+	return tab, pr
+}
+
+// BenchmarkPacketExisting: packets over 64k established flows.
+func BenchmarkPacketExisting(b *testing.B) {
+	const flows = 1 << 16
+	tab, pr := benchSetup(b, 2*flows, flows, flows)
 	for i := range b.N {
 		pr.send(tab, i&(flows-1), int64(i))
 	}
@@ -134,14 +142,7 @@ func BenchmarkPacketExisting(b *testing.B) {
 // each one also evicts.
 func BenchmarkPacketNewFlow(b *testing.B) {
 	const capacity = 1 << 16
-	tab := newTable(b, capacity)
-	pr := prepare(4 * capacity)
-	for i := range capacity {
-		pr.send(tab, i, 0)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	reportFootprint(b, tab) // after ResetTimer, which drops reported metrics
+	tab, pr := benchSetup(b, capacity, 4*capacity, capacity)
 	for i := range b.N {
 		// Cycling through four times the capacity means the flow was
 		// evicted long ago: always a miss.
@@ -152,14 +153,11 @@ func BenchmarkPacketNewFlow(b *testing.B) {
 	}
 }
 
-// BenchmarkExpire: cost of Expire per flow it ends.
+// BenchmarkExpire: cost of Expire per flow it ends, in batches of up to
+// the capacity created with the clock stopped.
 func BenchmarkExpire(b *testing.B) {
 	const capacity = 1 << 16
-	tab := newTable(b, capacity)
-	pr := prepare(capacity)
-	b.ReportAllocs()
-	b.ResetTimer()
-	reportFootprint(b, tab) // after ResetTimer, which drops reported metrics
+	tab, pr := benchSetup(b, capacity, capacity, 0)
 	now := int64(0)
 	for done := 0; done < b.N; {
 		b.StopTimer()
@@ -175,10 +173,6 @@ func BenchmarkExpire(b *testing.B) {
 	if tab.Len() != 0 {
 		b.Fatalf("%d flows left", tab.Len())
 	}
-}
-
-func reportFootprint(b *testing.B, tab *Table) {
-	b.ReportMetric(float64(tab.Footprint())/float64(tab.Capacity()), "B/flow")
 }
 
 func TestFootprint(t *testing.T) {
