@@ -8,6 +8,7 @@ package pcapsrc
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -75,6 +76,11 @@ func Open(name string) (*Source, error) {
 		}
 		s.r = &ngReader{r: ng}
 	case isPcapMagic(magic):
+		link, err := pcapLinkType(br)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: pcap header: %w", name, err)
+		}
 		pr, err := pcapgo.NewReader(fixVersion(br))
 		if err != nil {
 			f.Close()
@@ -83,7 +89,7 @@ func Open(name string) (*Source, error) {
 		// Some writers put a snaplen smaller than the records they write;
 		// trust the records rather than refuse them.
 		pr.SetSnaplen(1 << 24)
-		s.r = &pcapReader{r: pr, link: packet.LinkType(pr.LinkType())}
+		s.r = &pcapReader{r: pr, link: link}
 	default:
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", name, ErrNotCapture)
@@ -113,6 +119,29 @@ func fixVersion(br *bufio.Reader) io.Reader {
 		return io.MultiReader(bytes.NewReader(fixed), br)
 	}
 	return br
+}
+
+// pcapLinkType reads the header's 32-bit link type itself: pcapgo keeps it
+// in a uint8, which turns LINKTYPE_LINUX_SLL2 (276) into 20.
+func pcapLinkType(br *bufio.Reader) (packet.LinkType, error) {
+	h, err := br.Peek(24)
+	if err != nil {
+		return 0, ErrNotCapture
+	}
+	if h[0] == 0xa1 {
+		return packet.LinkType(binary.BigEndian.Uint32(h[20:])), nil
+	}
+	return packet.LinkType(binary.LittleEndian.Uint32(h[20:])), nil
+}
+
+// ngLinkType undoes pcapgo's uint8 truncation of pcapng link types. Of the
+// link types the decoder knows, only LINUX_SLL2 (276) is above 255, and 20
+// (its truncation) is an unassigned value, so the mapping is unambiguous.
+func ngLinkType(t uint8) packet.LinkType {
+	if packet.LinkType(t) == packet.LinkLinuxSLL2&0xff {
+		return packet.LinkLinuxSLL2
+	}
+	return packet.LinkType(t)
 }
 
 func isPcapMagic(m []byte) bool {
@@ -180,7 +209,7 @@ func (n *ngReader) next() ([]byte, uint32, int64, packet.LinkType, error) {
 		if ierr != nil {
 			return nil, 0, 0, 0, ierr
 		}
-		n.links = append(n.links, packet.LinkType(iface.LinkType))
+		n.links = append(n.links, ngLinkType(uint8(iface.LinkType)))
 	}
 	return data, uint32(ci.Length), ci.Timestamp.UnixNano(), n.links[ci.InterfaceIndex], nil
 }

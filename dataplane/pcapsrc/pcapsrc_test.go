@@ -126,3 +126,18 @@ func TestNotACapture(t *testing.T) {
 		t.Errorf("missing file: err = %v", err)
 	}
 }
+
+// LINKTYPE_LINUX_SLL2 is 276: it must survive as 276, not wrap to 20.
+func TestLinkTypeAbove255(t *testing.T) {
+	data, err := reference.SharedData(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := readAll(t, filepath.Join(data, "pcap", "sll2_tls.pcap"))
+	if err != nil || len(frames) == 0 {
+		t.Fatal(err)
+	}
+	if frames[0].Link != 276 {
+		t.Errorf("link type %d, want 276", frames[0].Link)
+	}
+}

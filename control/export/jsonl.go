@@ -1,0 +1,126 @@
+// Package export writes finished flow records: JSON Lines here, IPFIX later.
+//
+// Threading: a Writer belongs to one goroutine (the control plane's merger in
+// live mode, the command's writer goroutine offline). AppendJSON is a pure
+// function and may be called from anywhere.
+package export
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tunnelscope/tunnelscope/dataplane"
+)
+
+// TimeLayout is RFC 3339 with a fixed nine-digit fraction, so records sort
+// as text and keep the capture's nanoseconds.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// AppendJSON appends r as one JSON object (no newline). Keys are documented
+// in the README's flow-record schema. It allocates nothing when dst has room.
+func AppendJSON(dst []byte, r *dataplane.Record) []byte {
+	dst = append(dst, `{"file":`...)
+	dst = appendString(dst, r.File)
+	dst = append(dst, `,"proto":`...)
+	dst = strconv.AppendUint(dst, uint64(r.Proto), 10)
+	dst = append(dst, `,"src":"`...)
+	dst = r.SrcAddr().AppendTo(dst)
+	dst = append(dst, `","sport":`...)
+	dst = strconv.AppendUint(dst, uint64(r.SrcPort), 10)
+	dst = append(dst, `,"dst":"`...)
+	dst = r.DstAddr().AppendTo(dst)
+	dst = append(dst, `","dport":`...)
+	dst = strconv.AppendUint(dst, uint64(r.DstPort), 10)
+	dst = append(dst, `,"first_seen":"`...)
+	dst = time.Unix(0, r.First).UTC().AppendFormat(dst, TimeLayout)
+	dst = append(dst, `","last_seen":"`...)
+	dst = time.Unix(0, r.Last).UTC().AppendFormat(dst, TimeLayout)
+	dst = append(dst, `","pkts_fwd":`...)
+	dst = strconv.AppendUint(dst, r.Pkts[0], 10)
+	dst = append(dst, `,"pkts_bwd":`...)
+	dst = strconv.AppendUint(dst, r.Pkts[1], 10)
+	dst = append(dst, `,"bytes_fwd":`...)
+	dst = strconv.AppendUint(dst, r.Bytes[0], 10)
+	dst = append(dst, `,"bytes_bwd":`...)
+	dst = strconv.AppendUint(dst, r.Bytes[1], 10)
+	dst = append(dst, `,"frame_bytes_fwd":`...)
+	dst = strconv.AppendUint(dst, r.FrameBytes[0], 10)
+	dst = append(dst, `,"frame_bytes_bwd":`...)
+	dst = strconv.AppendUint(dst, r.FrameBytes[1], 10)
+	dst = append(dst, `,"end":"`...)
+	dst = append(dst, r.End.String()...)
+	dst = append(dst, `","verdict":{"class":"`...)
+	dst = append(dst, r.Verdict.Class.String()...)
+	dst = append(dst, `","app":`...)
+	dst = appendString(dst, r.Verdict.App)
+	dst = append(dst, `,"source":"`...)
+	dst = append(dst, r.Verdict.Source.String()...)
+	dst = append(dst, `","confidence":`...)
+	dst = strconv.AppendFloat(dst, float64(r.Verdict.Confidence), 'f', -1, 32)
+	dst = append(dst, '}')
+	if r.Lcore >= 0 {
+		dst = append(dst, `,"lcore":`...)
+		dst = strconv.AppendInt(dst, int64(r.Lcore), 10)
+	}
+	return append(dst, '}')
+}
+
+// appendString writes s as a JSON string, escaping what JSON requires and
+// replacing invalid UTF-8 (capture file names are arbitrary bytes).
+func appendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c < 0x20:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, `\ufffd`...)
+		} else {
+			dst = append(dst, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(dst, '"')
+}
+
+// Writer writes records as JSON Lines through a buffer.
+type Writer struct {
+	w   *bufio.Writer
+	buf []byte
+	n   uint64
+}
+
+// NewWriter buffers output to w.
+func NewWriter(w io.Writer) *Writer {
+	return &Writer{w: bufio.NewWriterSize(w, 1<<16), buf: make([]byte, 0, 1024)}
+}
+
+// Write appends one record line.
+func (w *Writer) Write(r *dataplane.Record) error {
+	w.buf = AppendJSON(w.buf[:0], r)
+	w.buf = append(w.buf, '\n')
+	w.n++
+	_, err := w.w.Write(w.buf)
+	return err
+}
+
+// Records is how many records were written.
+func (w *Writer) Records() uint64 { return w.n }
+
+// Flush writes out the buffer.
+func (w *Writer) Flush() error { return w.w.Flush() }

@@ -1,0 +1,226 @@
+package dataplane
+
+import (
+	"errors"
+	"io"
+	"path/filepath"
+	"sync"
+
+	"github.com/tunnelscope/tunnelscope/dataplane/flow"
+	"github.com/tunnelscope/tunnelscope/dataplane/packet"
+	"github.com/tunnelscope/tunnelscope/dataplane/pcapsrc"
+)
+
+// Dispatch maps a flow hash to one of n workers. Live software dispatch and
+// offline --workers use this one function, so both give every worker the
+// same packets in the same order and produce the same records.
+func Dispatch(hash uint64, n int) int {
+	// Multiply-shift over the high half: uniform without a division.
+	return int((hash >> 32) * uint64(n) >> 32)
+}
+
+// Progress reports how far an offline run has got; it is called from the
+// reading goroutine every few thousand frames and at each file's end.
+type Progress func(file string, fileIndex, files int, frames, bytes uint64)
+
+// Offline runs captures through workers: one Worker per goroutine, fed by
+// the reading goroutine through Dispatch when there is more than one.
+type Offline struct {
+	Config   Config
+	Workers  int
+	Progress Progress
+	// NewSink makes worker i's sink; it is called once per worker before any
+	// frame is read. Sinks of different workers run concurrently.
+	NewSink func(i int) Sink
+}
+
+// FileError reports a capture that could not be read (in full or at all).
+// Frames read before the fault have been processed and their flows emitted.
+type FileError struct {
+	File string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Result sums what an offline run did.
+type Result struct {
+	Frames   uint64
+	Counters []Counters // per worker
+	Tables   []flow.Stats
+	Errors   []*FileError
+}
+
+// batch carries frames from the reader to one worker; batches are recycled
+// so steady-state reading allocates nothing.
+type batch struct {
+	data  []byte
+	frame []frameRef
+	file  string // set with endOfFile: flush the table after these frames
+	eof   bool
+}
+
+type frameRef struct {
+	off, n  uint32
+	wireLen uint32
+	time    int64
+	link    packet.LinkType
+}
+
+const batchFrames = 256
+
+// Run processes the files in order. Every file's flows are ended with
+// end = "eof" at the file's end, so files never mix. An unreadable or
+// truncated file is reported in Result.Errors and the run goes on.
+func (o *Offline) Run(files []string) (Result, error) {
+	n := o.Workers
+	if n < 1 {
+		n = 1
+	}
+	workers := make([]*Worker, n)
+	for i := range workers {
+		w, err := NewWorker(o.Config, o.NewSink(i))
+		if err != nil {
+			return Result{}, err
+		}
+		workers[i] = w
+	}
+	var res Result
+	if n == 1 {
+		res = o.runInline(workers[0], files)
+	} else {
+		res = o.runDispatched(workers, files)
+	}
+	for _, w := range workers {
+		res.Counters = append(res.Counters, w.Counters())
+		res.Tables = append(res.Tables, w.TableStats())
+	}
+	return res, nil
+}
+
+func (o *Offline) runInline(w *Worker, files []string) Result {
+	var res Result
+	var fr pcapsrc.Frame
+	for i, name := range files {
+		w.SetFile(filepath.Base(name))
+		err := o.readFile(name, i, len(files), &fr, func(fr *pcapsrc.Frame) {
+			w.Frame(fr.Data, fr.WireLen, fr.Time, fr.Link)
+		}, &res)
+		if err != nil {
+			res.Errors = append(res.Errors, &FileError{File: name, Err: err})
+		}
+		w.EndFile()
+	}
+	return res
+}
+
+// readFile feeds every frame of one capture to fn. A truncated or corrupt
+// capture returns its error after the frames before the fault were fed.
+func (o *Offline) readFile(name string, i, files int, fr *pcapsrc.Frame, fn func(*pcapsrc.Frame), res *Result) error {
+	src, err := pcapsrc.Open(name)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	var bytes uint64
+	for {
+		err := src.Next(fr)
+		if err != nil {
+			if o.Progress != nil {
+				o.Progress(name, i, files, src.Frames(), bytes)
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		res.Frames++
+		bytes += uint64(len(fr.Data))
+		fn(fr)
+		if o.Progress != nil && src.Frames()%8192 == 0 {
+			o.Progress(name, i, files, src.Frames(), bytes)
+		}
+	}
+}
+
+func (o *Offline) runDispatched(workers []*Worker, files []string) Result {
+	n := len(workers)
+	free := make(chan *batch, 8*n)
+	for range 8 * n {
+		free <- &batch{data: make([]byte, 0, 256<<10), frame: make([]frameRef, 0, batchFrames)}
+	}
+	in := make([]chan *batch, n)
+	var wg sync.WaitGroup
+	for i, w := range workers {
+		in[i] = make(chan *batch, 4)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range in[i] {
+				if b.file != "" {
+					w.SetFile(b.file)
+				}
+				for _, f := range b.frame {
+					w.Frame(b.data[f.off:f.off+f.n], f.wireLen, f.time, f.link)
+				}
+				if b.eof {
+					w.EndFile()
+				}
+				b.data, b.frame, b.file, b.eof = b.data[:0], b.frame[:0], "", false
+				free <- b
+			}
+		}()
+	}
+	cur := make([]*batch, n)
+	take := func(i int) *batch {
+		if cur[i] == nil {
+			cur[i] = <-free
+		}
+		return cur[i]
+	}
+	send := func(i int) {
+		if cur[i] != nil {
+			in[i] <- cur[i]
+			cur[i] = nil
+		}
+	}
+	var res Result
+	var fr pcapsrc.Frame
+	var dec = packet.Decoder{Decap: o.Config.Decap}
+	var pkt packet.Packet
+	for fi, name := range files {
+		base := filepath.Base(name)
+		for i := range n {
+			take(i).file = base
+		}
+		err := o.readFile(name, fi, len(files), &fr, func(fr *pcapsrc.Frame) {
+			// Frames that do not decode carry no flow; worker 0 counts them,
+			// exactly as the live dispatch lcore hands them on.
+			i := 0
+			if dec.Decode(fr.Data, fr.Link, &pkt) == nil {
+				k, _ := flow.KeyOf(&pkt)
+				i = Dispatch(k.Hash(), n)
+			}
+			b := take(i)
+			b.frame = append(b.frame, frameRef{off: uint32(len(b.data)), n: uint32(len(fr.Data)),
+				wireLen: fr.WireLen, time: fr.Time, link: fr.Link})
+			b.data = append(b.data, fr.Data...)
+			if len(b.frame) == batchFrames {
+				send(i)
+			}
+		}, &res)
+		if err != nil {
+			res.Errors = append(res.Errors, &FileError{File: name, Err: err})
+		}
+		for i := range n {
+			take(i).eof = true
+			send(i)
+		}
+	}
+	for i := range n {
+		close(in[i])
+	}
+	wg.Wait()
+	return res
+}
