@@ -203,8 +203,17 @@ func b2u(b bool) uint64 {
 	return 0
 }
 
+// checkKey refuses a key for a device that does not report its key size:
+// such drivers (net_null) copy a fixed 40 bytes whatever length they are
+// given, so a short key would be over-read.
 func checkKey(info DevInfo, key []byte) error {
-	if key != nil && info.HashKeySize != 0 && len(key) != int(info.HashKeySize) {
+	if key == nil {
+		return nil
+	}
+	if info.HashKeySize == 0 {
+		return fmt.Errorf("RSS key: %s does not report its key size: %w", info.DriverName, ErrNotSupported)
+	}
+	if len(key) != int(info.HashKeySize) {
 		return fmt.Errorf("RSS key of %d bytes, device wants %d: %w", len(key), info.HashKeySize, ErrInvalid)
 	}
 	return nil
@@ -324,19 +333,24 @@ func (p Port) RSSHashUpdate(key []byte, hf uint64) error {
 	return nil
 }
 
-// RSSHashConf reads back the hash key and hash functions in force.
+// RSSHashConf reads back the hash key (nil if the device does not report
+// its size) and hash functions in force.
 func (p Port) RSSHashConf() (key []byte, hf uint64, err error) {
 	info, err := p.Info()
 	if err != nil {
 		return nil, 0, fmt.Errorf("port %d: rss hash conf: %w", p, err)
 	}
-	key = make([]byte, max(int(info.HashKeySize), 1))
+	// Without a reported key size the key is not read back: see checkKey.
+	var k *C.uint8_t
+	if info.HashKeySize > 0 {
+		key = make([]byte, info.HashKeySize)
+		k = (*C.uint8_t)(unsafe.Pointer(&key[0]))
+	}
 	var h C.uint64_t
-	rc := C.ts_rss_hash_get(C.uint16_t(p), (*C.uint8_t)(unsafe.Pointer(&key[0])), C.uint8_t(info.HashKeySize), &h)
-	if err := errno(int(rc)); err != nil {
+	if err := errno(int(C.ts_rss_hash_get(C.uint16_t(p), k, C.uint8_t(len(key)), &h))); err != nil {
 		return nil, 0, fmt.Errorf("port %d: rss hash conf: %w", p, err)
 	}
-	return key[:info.HashKeySize], uint64(h), nil
+	return key, uint64(h), nil
 }
 
 // RetaUpdate fills the RSS redirection table by repeating queues: entry i

@@ -41,4 +41,3 @@ func runRecovering(fn func()) (err error) {
 	fn()
 	return nil
 }
-
