@@ -1,0 +1,147 @@
+package dataplane
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"github.com/tunnelscope/tunnelscope/dataplane/flow"
+	"github.com/tunnelscope/tunnelscope/dataplane/packet"
+	"github.com/tunnelscope/tunnelscope/dataplane/pcapsrc"
+	"github.com/tunnelscope/tunnelscope/features"
+)
+
+type capturedFrame struct {
+	data    []byte
+	wireLen uint32
+	time    int64
+	link    packet.LinkType
+}
+
+func loadFrames(t testing.TB, name string) []capturedFrame {
+	t.Helper()
+	s, err := pcapsrc.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var out []capturedFrame
+	for {
+		var fr pcapsrc.Frame
+		if err := s.Next(&fr); err == io.EOF {
+			return out
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, capturedFrame{append([]byte(nil), fr.Data...), fr.WireLen, fr.Time, fr.Link})
+	}
+}
+
+// countSink counts without keeping anything, so it allocates nothing.
+type countSink struct{ ends, snaps, pkts uint64 }
+
+func (s *countSink) FlowEnd(r *Record) { s.ends++; s.pkts += r.Pkts[0] + r.Pkts[1] }
+func (s *countSink) Snapshot(r *Record, at Snapshot, vec []float32) {
+	s.snaps++
+}
+
+func testConfig(capacity int) Config {
+	fc := flow.DefaultConfig()
+	fc.Capacity = capacity
+	xc := features.DefaultConfig()
+	xc.Window, xc.Pool = 32, 64
+	return Config{Decap: packet.DecapAll, Flow: fc, Features: xc, SnapEnd: true, SnapWindows: true, SnapPackets: 8, Lcore: -1}
+}
+
+// The whole per-packet path — decode, flow lookup and creation, feature
+// update, pooled state, snapshots, timer expiry and eviction of a full
+// table — allocates nothing.
+func TestWorkerDoesNotAllocate(t *testing.T) {
+	frames := loadFrames(t, "../sample/tor.pcap")
+	sink := &countSink{}
+	// 4 slots for a capture with up to 6 flows at once: eviction happens
+	// every round.
+	w, err := NewWorker(testConfig(4), sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shift int64
+	round := func() {
+		for _, f := range frames {
+			w.Frame(f.data, f.wireLen, f.time+shift, f.link)
+		}
+		// The next round starts an hour later: every flow expires by timer.
+		shift += int64(time.Hour)
+	}
+	round()
+	if allocs := testing.AllocsPerRun(20, round); allocs != 0 {
+		t.Fatalf("%.1f allocations per replay of %d frames", allocs, len(frames))
+	}
+	st := w.TableStats()
+	if st.Evicted == 0 || sink.ends == 0 || sink.snaps == 0 {
+		t.Fatalf("the test did not exercise eviction/ends/snapshots: %+v, sink %+v", st, sink)
+	}
+}
+
+// No packet is lost: after a flush, the records account for every frame
+// that decoded into a flow.
+func TestWorkerConservesPackets(t *testing.T) {
+	frames := loadFrames(t, "../sample/tor.pcap")
+	sink := &countSink{}
+	w, err := NewWorker(testConfig(16), sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range frames {
+		w.Frame(f.data, f.wireLen, f.time, f.link)
+	}
+	w.Flush()
+	c := w.Counters()
+	if c.Frames != uint64(len(frames)) || sink.pkts != c.Packets || c.Packets+c.NotIP+c.Truncated+c.Malformed+c.UnknownLink+c.TooDeep != c.Frames {
+		t.Fatalf("counters %+v, records hold %d packets", c, sink.pkts)
+	}
+}
+
+func TestDispatchIsUniformAndInRange(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 8} {
+		counts := make([]int, n)
+		h := uint64(0x9e3779b97f4a7c15)
+		for i := 0; i < 80000; i++ {
+			h ^= h << 13
+			h ^= h >> 7
+			h ^= h << 17
+			d := Dispatch(h, n)
+			if d < 0 || d >= n {
+				t.Fatalf("Dispatch(%x, %d) = %d", h, n, d)
+			}
+			counts[d]++
+		}
+		for i, c := range counts {
+			if c < 80000/n*9/10 {
+				t.Errorf("n=%d: worker %d got %d of 80000", n, i, c)
+			}
+		}
+	}
+}
+
+func BenchmarkWorkerFrame(b *testing.B) {
+	frames := loadFrames(b, "../sample/tor.pcap")
+	cfg := testConfig(4096)
+	// classify's configuration: records only, no snapshot vectors.
+	cfg.SnapEnd, cfg.SnapWindows, cfg.SnapPackets = false, false, 0
+	w, err := NewWorker(cfg, &countSink{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var shift int64
+	for i := 0; i < b.N; i++ {
+		f := &frames[i%len(frames)]
+		if i%len(frames) == 0 {
+			shift += int64(time.Hour)
+		}
+		w.Frame(f.data, f.wireLen, f.time+shift, f.link)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/frame")
+}
