@@ -296,3 +296,47 @@ func TestSchema(t *testing.T) {
 		t.Errorf("schema differs from %s (%d names, golden %d): if the change is intended, run go test ./features -run TestSchema -update", golden, len(names), len(want))
 	}
 }
+
+// TestLongFlowNumerics: millions of nearly equal IATs and sizes, where
+// a naive Σx² − (Σx)²/n (or even a float64 two-pass over the IATs) loses
+// the variance. The expected values are exact integer moments of the
+// jitter added to a constant, which leaves the variance unchanged.
+func TestLongFlowNumerics(t *testing.T) {
+	x := newExtractor(t, DefaultConfig())
+	var f Flow
+	const n = 3_000_000
+	const iatBase, sizeBase = 10_000_000_000, 1499 // 10 s: mean²/variance ≈ 10²⁰
+	start := int64(1) << 55
+	x.Start(&f, 6, start)
+	r := newRand(11)
+	tm := start
+	var iatJ, iatJ2, sizeJ, sizeJ2 int64
+	for i := range n {
+		if i > 0 {
+			j := int64(r.IntN(3))
+			iatJ, iatJ2 = iatJ+j, iatJ2+j*j
+			tm += iatBase + j
+		}
+		j := int64(r.IntN(3))
+		sizeJ, sizeJ2 = sizeJ+j, sizeJ2+j*j
+		x.Packet(&f, false, tm, uint32(sizeBase+j), 0, 0x10)
+	}
+	exactVar := func(m, s, s2 int64) float64 {
+		return float64(m*s2-s*s) / (float64(m) * float64(m))
+	}
+	got := byName(x.Vector(&f, nil))
+	for _, c := range []struct {
+		name string
+		want float64
+	}{
+		{"fwd_iat_var_us2", exactVar(n-1, iatJ, iatJ2) / 1e6},
+		{"both_iat_var_us2", exactVar(n-1, iatJ, iatJ2) / 1e6},
+		{"fwd_iat_mean_us", (iatBase + float64(iatJ)/(n-1)) / 1e3},
+		{"fwd_size_var", exactVar(n, sizeJ, sizeJ2)},
+		{"fwd_size_mean", sizeBase + float64(sizeJ)/n},
+	} {
+		if g := got[c.name]; math.Abs(g-c.want) > 1e-6*c.want {
+			t.Errorf("%s = %v, want %v (relative error %.2g)", c.name, g, c.want, math.Abs(g-c.want)/c.want)
+		}
+	}
+}

@@ -113,19 +113,20 @@ func countBackward(pkts []hotPkt, sizes, iats *[bins]uint32) {
 }
 
 // addIAT folds the k-th IAT (k >= 1), t-prev, of a sequence that started
-// at first into Welford's M2. Both means come exactly from the endpoints.
+// at first into Welford's M2. With the old mean (prev-first)/(k-1) taken
+// exactly from the endpoints, Welford's (x-old)(x-new) becomes
+// (x(k-1) - (prev-first))² / (k(k-1)): one division instead of three, and
+// the same cancellation as Welford's own x-old.
 func addIAT(m2 *float64, mn, mx *float32, k uint64, first, prev, t int64) {
 	x := float64(t - prev)
-	meanOld := 0.0
-	if k > 1 {
-		meanOld = float64(prev-first) / float64(k-1)
-	}
-	*m2 += (x - meanOld) * (x - float64(t-first)/float64(k))
-	us := float32(x / 1e3)
+	us := float32(x * 1e-3)
 	if k == 1 {
 		*mn, *mx = us, us
 		return
 	}
+	km1 := float64(k - 1)
+	d := x*km1 - float64(prev-first)
+	*m2 += d * d / (float64(k) * km1)
 	*mn, *mx = min(*mn, us), max(*mx, us)
 }
 

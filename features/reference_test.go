@@ -61,21 +61,24 @@ func refEntropy(counts []float64) float64 {
 	return h
 }
 
-// moments returns min, max, mean and population variance (two-pass).
+// moments returns min, max, mean and population variance: two passes
+// over the values shifted by the first, so the sums stay small.
 func moments(xs []float64) (lo, hi, mean, variance float64) {
 	if len(xs) == 0 {
 		return 0, 0, 0, 0
 	}
 	lo, hi = xs[0], xs[0]
+	var shifted float64
 	for _, v := range xs {
 		lo, hi = math.Min(lo, v), math.Max(hi, v)
-		mean += v
+		shifted += v - xs[0]
 	}
-	mean /= float64(len(xs))
+	shifted /= float64(len(xs))
 	for _, v := range xs {
-		variance += (v - mean) * (v - mean)
+		d := v - xs[0] - shifted
+		variance += d * d
 	}
-	return lo, hi, mean, variance / float64(len(xs))
+	return lo, hi, xs[0] + shifted, variance / float64(len(xs))
 }
 
 func refGroup(m map[string]float64, prefix string, pkts []refPkt) {
