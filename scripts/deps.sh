@@ -12,6 +12,7 @@ pkgs=(
   prometheus                                      # promtool check metrics
   shellcheck                                      # lint for scripts/
   vagrant                                         # `vagrant validate` of the Vagrantfile in scripts/lint.sh
+  lua5.4                                          # luac -p of scripts/pktgen/*.lua in scripts/lint.sh
 )
 
 missing=()
