@@ -651,3 +651,19 @@ func TestEntryHasNoPointers(t *testing.T) {
 	walk("index", reflect.TypeOf(tab.index).Elem())
 	walk("slab", reflect.TypeOf(tab.slab).Elem())
 }
+
+// TestActiveShorterThanIdle: a flow's first deadline may be its active
+// one, and nothing else may wake the table before it.
+func TestActiveShorterThanIdle(t *testing.T) {
+	cfg := smallConfig(4)
+	cfg.Other = Timeouts{Idle: 60 * time.Second, Active: 5 * time.Second}
+	h := newHarness(t, cfg)
+	h.send(pkt("10.0.0.1", 0, "10.0.0.2", 0, packet.ProtoGRE, 0, 100), 0)
+	h.tab.Expire(5*sec - 1)
+	h.wantEnded(0)
+	h.tab.Expire(5 * sec)
+	h.wantEnded(1)
+	if h.ended[0].why != EndActive {
+		t.Fatalf("ended %v, want active", h.ended[0].why)
+	}
+}
