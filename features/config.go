@@ -37,8 +37,9 @@ type Config struct {
 	// (seconds), so a surge is one application transaction.
 	SurgeGap time.Duration
 	// Pool is the number of histogram states preallocated, i.e. how many
-	// flows past HotPackets packets keep histograms at once. 0 disables
-	// histograms (every flow reads hist_valid = 0).
+	// flows past HotPackets packets keep histograms at once. With 0 only
+	// flows of at most HotPackets packets have histograms (from their
+	// buffer); every longer flow reads hist_valid = 0.
 	Pool int
 }
 

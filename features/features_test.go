@@ -340,3 +340,19 @@ func TestLongFlowNumerics(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolZero: with no pool, flows keep histograms while their packets
+// fit the hot buffer and lose them from the next packet on.
+func TestPoolZero(t *testing.T) {
+	x := newExtractor(t, Config{Window: 8, SurgeGap: time.Second, Pool: 0})
+	var f Flow
+	x.Start(&f, 17, 0)
+	pkts := randomFlow(newRand(5), HotPackets+1, 0)
+	for i, p := range pkts {
+		x.Packet(&f, p.bwd, p.t, p.size, p.payload, p.flags)
+		compare(t, "pool 0", x.Vector(&f, nil), reference(17, pkts[:i+1], 8, time.Second, i < HotPackets))
+	}
+	if s := x.Stats(); s.PoolExhausted != 1 || s.PoolSize != 0 {
+		t.Errorf("stats %+v, want 1 exhausted of 0", s)
+	}
+}

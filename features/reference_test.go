@@ -276,7 +276,7 @@ func flowLength(r *rand.Rand) int {
 
 func TestAgainstReference(t *testing.T) {
 	r := newRand(1)
-	for trial := range 60 {
+	for trial := range 40 {
 		cfg := DefaultConfig()
 		cfg.Window = []int{8, 8, 32, 256, 1024}[trial%5]
 		cfg.SurgeGap = []time.Duration{time.Millisecond, time.Second, 10 * time.Second}[r.IntN(3)]
@@ -312,7 +312,9 @@ func TestAgainstReference(t *testing.T) {
 			if wantEnd := pos[k]%cfg.Window == 0; end != wantEnd {
 				t.Fatalf("trial %d flow %d packet %d: window end %v, want %v", trial, k, pos[k], end, wantEnd)
 			}
-			if end || r.IntN(20) == 0 || pos[k] == len(want[k]) {
+			// The reference is quadratic over a flow: sample the snapshots,
+			// favouring window ends and always the flow's last packet.
+			if (end && r.IntN(3) == 0) || r.IntN(40) == 0 || pos[k] == len(want[k]) {
 				ctx := fmt.Sprintf("trial %d (window %d, gap %v) flow %d after %d packets", trial, cfg.Window, cfg.SurgeGap, k, pos[k])
 				ref := reference(proto[k], want[k][:pos[k]], cfg.Window, cfg.SurgeGap, true)
 				compare(t, ctx, x.Vector(&flows[k], vec[:0]), ref)
