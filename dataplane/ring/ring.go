@@ -17,10 +17,10 @@ const cacheLine = 64
 
 // SPSC is a ring of values of T.
 type SPSC[T any] struct {
-	_    [cacheLine]byte
-	tail atomic.Uint64 // next slot the producer writes
-	head uint64        // producer's cached copy of the consumer index
-	_    [cacheLine - 16]byte
+	_     [cacheLine]byte
+	tail  atomic.Uint64 // next slot the producer writes
+	head  uint64        // producer's cached copy of the consumer index
+	_     [cacheLine - 16]byte
 	head2 atomic.Uint64 // next slot the consumer reads
 	tail2 uint64        // consumer's cached copy of the producer index
 	_     [cacheLine - 16]byte
