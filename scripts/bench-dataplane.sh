@@ -29,6 +29,8 @@ options:
   --cpus LIST       CPUs to run lcores on (default: the CPUs this shell may use)
   --min-packets N   size of the default capture (default 32768)
   --testpmd-only    measure testpmd only (no tunnelscope build or run)
+
+bin/tunnelscope (or $TUNNELSCOPE_BIN) is built with `make build` when missing.
   --check           exit 1 when a ratio is below its goal
   -h, --help        this help
 EOF
@@ -88,7 +90,7 @@ esac
 packets="$(capinfos -T -r -M -c "$capture" | cut -f2)"
 [[ "$packets" =~ ^[1-9][0-9]*$ ]] || die "capinfos could not count packets in '$capture'"
 
-binary="$repo_root/bin/tunnelscope"
+binary="${TUNNELSCOPE_BIN:-$repo_root/bin/tunnelscope}"
 if ((!testpmd_only)) && [[ ! -x "$binary" ]]; then
   need make make
   echo "bench-dataplane.sh: $binary missing, running make build" >&2

@@ -15,7 +15,7 @@ one CPU with taskset, RUNS times each, and prints the packets/s of the best
 
 CAPTURE defaults to .cache/bench-offline-<MINPKTS>.pcap, built by
 scripts/merge-captures.sh from ../shared/data/pcap (reused when present).
-bin/tunnelscope is built with `make build` when missing.
+bin/tunnelscope (or $TUNNELSCOPE_BIN) is built with `make build` when missing.
 
 options:
   --cpu N           CPU to pin both programs to (default 1)
@@ -70,7 +70,7 @@ if [[ -z "$capture" ]]; then
 fi
 [[ -f "$capture" ]] || die "capture '$capture' not found"
 
-binary="$repo_root/bin/tunnelscope"
+binary="${TUNNELSCOPE_BIN:-$repo_root/bin/tunnelscope}"
 if ((!peer_only)) && [[ ! -x "$binary" ]]; then
   need make make
   echo "bench-offline.sh: $binary missing, running make build" >&2
