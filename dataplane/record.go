@@ -31,6 +31,8 @@ type Record struct {
 	Pkts       [2]uint64 // indexed by flow.Dir
 	Bytes      [2]uint64 // IP-layer bytes, from the flow's own IP header on
 	FrameBytes [2]uint64 // whole frames as they were on the wire
+	FrameMin   [2]uint16 // smallest frame per direction (0 without packets; saturates at 65535)
+	FrameMax   [2]uint16
 	End        flow.EndReason
 	Verdict    models.Verdict
 	Lcore      int32 // worker lcore in live mode, -1 offline
@@ -50,11 +52,17 @@ func addrOf(v uint8, a *[16]byte) netip.Addr {
 	return netip.AddrFrom16(*a)
 }
 
-func (r *Record) fill(e *flow.Entry, why flow.EndReason) {
+func (r *Record) fill(e *flow.Entry, why flow.EndReason, fl *[4]uint16) {
 	r.Version, r.Proto = e.Key.Version, e.Key.Proto
 	r.Src, r.SrcPort = e.Src()
 	r.Dst, r.DstPort = e.Dst()
 	r.First, r.Last = e.First, e.Last
 	r.Pkts, r.Bytes, r.FrameBytes = e.Pkts, e.Bytes, e.FrameBytes
 	r.End = why
+	for d := range 2 {
+		r.FrameMin[d], r.FrameMax[d] = 0, fl[2+d]
+		if e.Pkts[d] > 0 {
+			r.FrameMin[d] = fl[d]
+		}
+	}
 }

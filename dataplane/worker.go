@@ -88,7 +88,8 @@ type Worker struct {
 	pkt      packet.Packet
 	rec      Record
 	vec      []float32
-	window   []int32 // per slot: windows completed, for AtWindow numbering
+	window   []int32     // per slot: windows completed, for AtWindow numbering
+	frameLen [][4]uint16 // per slot: frame length min fwd, bwd, max fwd, bwd (saturating)
 	nextTick int64
 	file     string
 
@@ -120,6 +121,7 @@ func NewWorker(cfg Config, sink Sink) (*Worker, error) {
 	w.table, w.fx = t, fx
 	w.feats = make([]features.Flow, t.Capacity())
 	w.window = make([]int32, t.Capacity())
+	w.frameLen = make([][4]uint16, t.Capacity())
 	w.vec = make([]float32, 0, len(fx.Schema()))
 	return w, nil
 }
@@ -148,10 +150,15 @@ func (w *Worker) Frame(frame []byte, wireLen uint32, now int64, link packet.Link
 	slot, dir, created := w.table.Packet(&k, fromB, k.Hash(), now, &w.pkt, wireLen)
 	f := &w.feats[slot]
 	t := w.table.Now() // clamped: features never see time run backwards
+	fl := &w.frameLen[slot]
+	n := uint16(min(wireLen, 65535))
 	if created {
 		w.fx.Start(f, k.Proto, t)
 		w.window[slot] = 0
+		*fl = [4]uint16{0xffff, 0xffff, 0, 0}
 	}
+	fl[dir] = min(fl[dir], n)
+	fl[2+dir] = max(fl[2+dir], n)
 	windowEnd := w.fx.Packet(f, dir == flow.Backward, t, w.pkt.IPLen, w.pkt.PayloadLen, w.pkt.TCPFlags)
 	if w.cfg.SnapPackets > 0 || w.cfg.SnapWindows {
 		w.snapshots(slot, windowEnd)
@@ -170,7 +177,7 @@ func (w *Worker) snapshots(slot uint32, windowEnd bool) {
 }
 
 func (w *Worker) snapshot(slot uint32, e *flow.Entry, at Snapshot, why flow.EndReason) {
-	w.rec.fill(e, why)
+	w.rec.fill(e, why, &w.frameLen[slot])
 	w.vec = w.fx.Vector(&w.feats[slot], w.vec[:0])
 	w.sink.Snapshot(&w.rec, at, w.vec)
 }
@@ -197,7 +204,7 @@ func (w *Worker) flowEnd(slot uint32, e *flow.Entry, why flow.EndReason) {
 	if w.cfg.SnapEnd {
 		w.snapshot(slot, e, Snapshot{Kind: AtEnd}, why)
 	}
-	w.rec.fill(e, why)
+	w.rec.fill(e, why, &w.frameLen[slot])
 	w.c.Flows++
 	w.sink.FlowEnd(&w.rec)
 	w.fx.Release(f)

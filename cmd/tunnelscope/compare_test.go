@@ -31,6 +31,10 @@ type jsonRecord struct {
 	BytesBwd      uint64 `json:"bytes_bwd"`
 	FrameBytesFwd uint64 `json:"frame_bytes_fwd"`
 	FrameBytesBwd uint64 `json:"frame_bytes_bwd"`
+	LenMinFwd     uint64 `json:"frame_len_min_fwd"`
+	LenMinBwd     uint64 `json:"frame_len_min_bwd"`
+	LenMaxFwd     uint64 `json:"frame_len_max_fwd"`
+	LenMaxBwd     uint64 `json:"frame_len_max_bwd"`
 	End           string `json:"end"`
 	Verdict       struct {
 		Class      string  `json:"class"`
@@ -254,13 +258,14 @@ var ndpiProtos = map[string]int{"TCP": 6, "UDP": 17, "ICMP": 1, "ICMPV6": 58, "E
 
 // For every flow in nDPI's expected results, our per-direction packet
 // counts (summed over our records of that conversation, oriented to nDPI's
-// client) equal nDPI's.
+// client) and smallest and largest frame per direction equal nDPI's.
 func TestPacketCountsMatchNDPI(t *testing.T) {
 	recs, _ := sharedRecords(t)
 	data, _ := reference.SharedData(".")
 	outs, _ := filepath.Glob(filepath.Join(data, "ndpi-expected", "*.out"))
 	theirs := map[string]string{}
 	clients := map[string]string{}
+	withLen := map[string]bool{}
 	for _, o := range outs {
 		flows, err := reference.NDPIFlows(o)
 		if err != nil {
@@ -273,11 +278,16 @@ func TestPacketCountsMatchNDPI(t *testing.T) {
 				t.Fatalf("%s: unknown protocol %s", o, fl.Proto)
 			}
 			k := convKey(file, proto, fl.A.String(), fl.B.String())
-			theirs[k] = fmt.Sprintf("%d/%d", fl.Pkts[0], fl.Pkts[1])
+			theirs[k] = fmt.Sprintf("pkts %d/%d", fl.Pkts[0], fl.Pkts[1])
+			if fl.HasLen {
+				theirs[k] += fmt.Sprintf(" len min %d/%d max %d/%d", fl.LenMin[0], fl.LenMin[1], fl.LenMax[0], fl.LenMax[1])
+				withLen[k] = true
+			}
 			clients[k] = fl.A.String()
 		}
 	}
-	sums := map[string]*[2]uint64{}
+	type agg struct{ pkts, min, max [2]uint64 }
+	sums := map[string]*agg{}
 	for _, r := range recs {
 		src, dst := endpointString(r.Src, r.Sport), endpointString(r.Dst, r.Dport)
 		k := convKey(r.File, r.Proto, src, dst)
@@ -287,20 +297,33 @@ func TestPacketCountsMatchNDPI(t *testing.T) {
 		}
 		s := sums[k]
 		if s == nil {
-			s = new([2]uint64)
+			s = &agg{}
 			sums[k] = s
 		}
-		if src == client {
-			s[0] += r.PktsFwd
-			s[1] += r.PktsBwd
-		} else {
-			s[0] += r.PktsBwd
-			s[1] += r.PktsFwd
+		pkts := [2]uint64{r.PktsFwd, r.PktsBwd}
+		lmin := [2]uint64{r.LenMinFwd, r.LenMinBwd}
+		lmax := [2]uint64{r.LenMaxFwd, r.LenMaxBwd}
+		for d := range 2 {
+			c := d // nDPI's direction: 0 = from its client
+			if src != client {
+				c = 1 - d
+			}
+			if pkts[d] == 0 {
+				continue
+			}
+			if s.pkts[c] == 0 || lmin[d] < s.min[c] {
+				s.min[c] = lmin[d]
+			}
+			s.max[c] = max(s.max[c], lmax[d])
+			s.pkts[c] += pkts[d]
 		}
 	}
 	ours := map[string]string{}
 	for k, s := range sums {
-		ours[k] = fmt.Sprintf("%d/%d", s[0], s[1])
+		ours[k] = fmt.Sprintf("pkts %d/%d", s.pkts[0], s.pkts[1])
+		if withLen[k] {
+			ours[k] += fmt.Sprintf(" len min %d/%d max %d/%d", s.min[0], s.min[1], s.max[0], s.max[1])
+		}
 	}
 	checkAgainst(t, "nDPI", "ndpi-exceptions.tsv", ours, theirs)
 }

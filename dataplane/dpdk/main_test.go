@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -28,6 +29,8 @@ const testDataRoom = 2048 + MbufHeadroom
 var (
 	portSimple, portJumbo, portQueues, portDrained, portNull Port
 	nullPool                                                 *Mempool
+
+	mainThreadLcore uint // LcoreID() on the thread that called EALInit
 )
 
 func ealArgs() []string {
@@ -53,10 +56,15 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
+	// The thread that initialises the EAL is the main lcore. Keeping it
+	// locked to this goroutine gives TestMain the main lcore's identity and
+	// keeps the tests' goroutines off it.
+	runtime.LockOSThread()
 	if _, err := EALInit(ealArgs()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	mainThreadLcore = LcoreID()
 	// Lcore tests poll on both worker lcores while the test goroutine waits.
 	EnsureGOMAXPROCS(len(Lcores()))
 	if err := setupPorts(); err != nil {

@@ -112,6 +112,7 @@ type NDPIFlow struct {
 	Category    string
 	ServerName  string
 	Pkts, Bytes [2]uint64 // c2s, s2c
+	HasLen      bool      // nDPI printed length statistics (it omits them for short flows)
 	LenMin      [2]uint64 // packet length min c2s, s2c (frame bytes)
 	LenMax      [2]uint64
 }
@@ -154,6 +155,7 @@ func NDPIFlows(path string) ([]NDPIFlow, error) {
 		fl.Pkts = [2]uint64{atou(c[1]), atou(c[3])}
 		fl.Bytes = [2]uint64{atou(c[2]), atou(c[4])}
 		if l := reLen.FindStringSubmatch(line); l != nil {
+			fl.HasLen = true
 			fl.LenMin = [2]uint64{atou(l[1]), atou(l[2])}
 			fl.LenMax = [2]uint64{atou(l[3]), atou(l[4])}
 		}
