@@ -1,5 +1,11 @@
 package features
 
+import "unsafe"
+
+// PoolStateBytes is the size of one pooled histogram state: a worker's
+// pool costs Config.Pool times this.
+const PoolStateBytes = int(unsafe.Sizeof(histState{}))
+
 // histState holds the window histograms of one flow. It lives in the
 // Extractor's pool, not in Flow, so that short flows do not pay for it.
 type histState struct {
