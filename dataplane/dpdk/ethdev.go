@@ -288,6 +288,14 @@ func (p Port) Stats() (Stats, error) {
 	}, nil
 }
 
+// StatsReset zeroes the port's basic counters.
+func (p Port) StatsReset() error {
+	if err := errno(int(C.rte_eth_stats_reset(C.uint16_t(p)))); err != nil {
+		return fmt.Errorf("port %d: stats reset: %w", p, err)
+	}
+	return nil
+}
+
 // Xstats reads the driver's extended counters by name.
 func (p Port) Xstats() (map[string]uint64, error) {
 	n := C.rte_eth_xstats_get_names(C.uint16_t(p), nil, 0)
