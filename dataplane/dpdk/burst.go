@@ -94,6 +94,19 @@ const (
 	olRxRSSHash uint64 = C.RTE_MBUF_F_RX_RSS_HASH
 )
 
+// cgo translates struct rte_mbuf on its own (all but the hash union, which it
+// cannot name); if its layout and C's offsetof ever disagree (a header change, a packing surprise), the index below is
+// not 0 and the build fails instead of the worker reading garbage.
+const mbufLayoutMismatch = offBufAddr ^ unsafe.Offsetof(C.struct_rte_mbuf{}.buf_addr) |
+	offDataOff ^ unsafe.Offsetof(C.struct_rte_mbuf{}.data_off) |
+	offNbSegs ^ unsafe.Offsetof(C.struct_rte_mbuf{}.nb_segs) |
+	offOlFlags ^ unsafe.Offsetof(C.struct_rte_mbuf{}.ol_flags) |
+	offPktLen ^ unsafe.Offsetof(C.struct_rte_mbuf{}.pkt_len) |
+	offDataLen ^ unsafe.Offsetof(C.struct_rte_mbuf{}.data_len) |
+	offNext ^ unsafe.Offsetof(C.struct_rte_mbuf{}.next)
+
+var _ = [1]struct{}{}[mbufLayoutMismatch]
+
 // Burst is an array of mbuf pointers in C memory, filled by RxBurst. It lives
 // in C memory because cgo scans a Go slice passed to C on every call, which
 // quadruples the cost of an empty poll. A Burst belongs to one lcore.

@@ -13,20 +13,25 @@
 //
 // # Threading rules
 //
+// The thread that calls EALInit becomes the main lcore; lock that goroutine
+// to its thread (runtime.LockOSThread) for LcoreID to return MainLcore there.
+// EALInit restores the thread's CPU affinity afterwards so that the Go
+// runtime's threads do not inherit the main lcore's pin.
+//
 // Main thread only (the goroutine that called EALInit, before workers run or
 // after they have been waited for): EALInit, EALCleanup, LaunchOnLcore,
 // WaitLcore, WaitAllLcores, CreateMbufPool, Mempool.Free, and every Port
 // method that changes state: Configure, RxqSetup, TxqSetup, Start, Stop,
-// Close, Promiscuous, RSSHashUpdate, RetaUpdate. EALInit is not safe to call
-// twice: DPDK's EAL initialises once per process.
+// Close, Promiscuous, StatsReset, RSSHashUpdate, RetaUpdate. The EAL
+// initialises once per process: a second EALInit returns ErrAlready.
 //
 // Any thread, at any time: LcoreID, SocketID, LcoreSocketID, Lcores,
 // MainLcore, PortByName, PortCount, Ports, Port.Info, Port.Stats,
-// Port.Xstats, Port.SocketID, Mempool.InUse/Avail, TSC, TSCHz,
-// LookupTimestampDynfield.
+// Port.Xstats, Port.Reta, Port.RSSHashConf, Port.SocketID,
+// Mempool.InUse/Avail, TSC, TSCHz, LookupTimestampDynfield.
 //
 // From an lcore, one thread per queue: RxBurst, FreeAndRxBurst, TxBurst,
-// Burst.FreeAll and the Mbuf accessors. A queue and its Burst belong to one
+// Burst.FreeAll/FreeRange and the Mbuf accessors. A queue and its Burst belong to one
 // lcore; nothing here locks. Each RxBurst, FreeAndRxBurst, TxBurst, FreeAll
 // and TSC is exactly one cgo call (about 40 ns); Burst.Mbuf and every Mbuf
 // method read C memory from Go with no cgo call and no allocation. Read the
@@ -37,6 +42,11 @@
 // good. GOMAXPROCS must therefore exceed the number of polling lcores, or the
 // rest of the program (the main goroutine, the garbage collector's workers)
 // starves; EnsureGOMAXPROCS raises it.
+//
+// Segments: a frame longer than the mbuf data room arrives chained
+// (NbSegs > 1); Mbuf.Frame joins it into caller-owned scratch. net_pcap fills
+// the first segment with dataRoom-MbufHeadroom bytes and the following ones
+// with the full dataRoom (it reclaims their headroom).
 //
 // Mbuf data slices (Mbuf.Data, Mbuf.Frame without a copy) point into DPDK
 // memory and are valid only until the mbuf is freed by FreeAll or the next
@@ -51,7 +61,7 @@
 //
 // TestMain initialises the EAL once per test binary, without hugepages, with
 //
-//	--no-huge -m 512 --no-shconf --file-prefix=tsdpdk<pid>
+//	--no-huge -m 512 --no-shconf --no-pci --file-prefix=tsdpdk<pid>
 //	--lcores=(0-2)@(0-1) --log-level=*:error
 //	--vdev=net_pcap0,rx_pcap=../../../shared/data/pcap/http_ipv6.pcap
 //	--vdev=net_pcap1,rx_pcap=../../../shared/data/pcap/webex.pcap
@@ -59,6 +69,9 @@
 //	--vdev=net_pcap3,rx_pcap=../../../shared/data/pcap/dns.pcap
 //	--vdev=net_null0
 //
-// and compares what the net_pcap ports deliver with an independent read of
-// the same captures by gopacket's pcapgo.
+// (--no-pci keeps the EAL off the machine's own NIC) and compares what the
+// net_pcap ports deliver with an independent read of the same captures by
+// gopacket's pcapgo. Each test binary initialises the EAL once; the pcap tests
+// restart their port, so -count works. The tests need 3 lcores but run on 2
+// CPUs; they take under a second once built.
 package dpdk

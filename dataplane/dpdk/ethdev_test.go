@@ -198,7 +198,7 @@ func TestZeroAllocs(t *testing.T) {
 }
 
 // drainedPort empties net_pcap3 (a short capture) so that it delivers nothing.
-func drainedPort(tb testing.TB, b *Burst) Port {
+func drainedPort(b *Burst) Port {
 	for idle := 0; idle < idlePolls; {
 		n := portDrained.RxBurst(0, b)
 		if n == 0 {
@@ -212,7 +212,7 @@ func drainedPort(tb testing.TB, b *Burst) Port {
 func BenchmarkEmptyRxBurst(b *testing.B) {
 	burst := NewBurst(32)
 	defer burst.Free()
-	p := drainedPort(b, burst)
+	p := drainedPort(burst)
 	b.ReportAllocs()
 	got := 0
 	for b.Loop() {
