@@ -1,0 +1,121 @@
+//go:build dpdk
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tunnelscope/tunnelscope/control/config"
+	"github.com/tunnelscope/tunnelscope/control/export"
+	"github.com/tunnelscope/tunnelscope/dataplane"
+	"github.com/tunnelscope/tunnelscope/dataplane/live"
+	"github.com/tunnelscope/tunnelscope/dataplane/packet"
+)
+
+func runLive(args []string, stdout, stderr io.Writer) int {
+	var cfgPath, out, summaryPath string
+	var eal listFlag
+	var workers int
+	var exitIdle, duration time.Duration
+	fs := newFlagSet("run", "[-c CONFIG] [--eal ARG]... [--workers N] [-o FILE|-] [--exit-idle D] [--duration D] [--summary FILE]",
+		"Runs the live appliance on DPDK ports: worker lcores receive, meter and classify\n"+
+			"every flow; records go to -o as JSON Lines. The run ends on SIGINT/SIGTERM,\n"+
+			"after --duration, or after --exit-idle without a packet; every active flow is\n"+
+			"then written with end = \"eof\".", stderr)
+	fs.stringVar(&cfgPath, "c", "config", "", "TOML configuration file (defaults: one port, one worker)")
+	fs.Var(&eal, "eal", "an EAL argument (repeatable); replaces the config's [live] eal list")
+	fs.intVar(&workers, "", "workers", 0, "worker lcores (default: the config's live.workers)")
+	fs.stringVar(&out, "o", "out", "", "write records to FILE; - for stdout (default: the config's output.records)")
+	fs.DurationVar(&exitIdle, "exit-idle", 0, "end the run after this long without a packet (finite captures)")
+	fs.DurationVar(&duration, "duration", 0, "end the run after this long")
+	fs.stringVar(&summaryPath, "", "summary", "", "write a JSON summary of the run to FILE at exit")
+	pos, code, ok := fs.parse(args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "tunnelscope run: unexpected argument %q (ports come from the config or --eal)\n", pos[0])
+		return 2
+	}
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "tunnelscope run: %v\n", err)
+		return 2
+	}
+	if out == "" {
+		out = cfg.Output.Records
+	}
+	w, closeOut, err := openOut(out, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "tunnelscope run: %v\n", err)
+		return 2
+	}
+	jw := export.NewWriter(w)
+	var writeErr error
+	o := liveOptions(&cfg)
+	if len(eal) > 0 {
+		o.EAL = eal
+	}
+	if workers > 0 {
+		o.Workers = workers
+	}
+	o.Duration, o.ExitIdle = duration, exitIdle
+	o.Record = func(r *dataplane.Record) {
+		if writeErr == nil {
+			writeErr = jw.Write(r)
+		}
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	stop := make(chan struct{})
+	go func() {
+		<-sig
+		close(stop)
+	}()
+	o.Stop = stop
+	sum, err := live.Run(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "tunnelscope run: %v\n", err)
+		return 1
+	}
+	if writeErr == nil {
+		writeErr = jw.Flush()
+	}
+	if writeErr == nil {
+		writeErr = closeOut()
+	}
+	if writeErr != nil {
+		fmt.Fprintf(stderr, "tunnelscope run: writing %s: %v\n", out, writeErr)
+		return 1
+	}
+	if summaryPath != "" {
+		b, _ := json.MarshalIndent(sum, "", "  ")
+		if err := os.WriteFile(summaryPath, append(b, '\n'), 0o644); err != nil {
+			fmt.Fprintf(stderr, "tunnelscope run: summary: %v\n", err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "tunnelscope run: %d packets, %d flows, %.2fs, %.3f Mpps, drops: imissed %d rx_nombuf %d ring %d\n",
+		sum.RxPackets, sum.Records, sum.ElapsedS, sum.Mpps, sum.Drops.Imissed, sum.Drops.RxNombuf, sum.Drops.Ring)
+	return 0
+}
+
+func liveOptions(c *config.Config) live.Options {
+	l := &c.Live
+	o := live.Options{
+		EAL: l.EAL, Worker: workerConfig(c), Workers: l.Workers,
+		Mbufs: l.Mbufs, MbufCache: l.MbufCache, DataRoom: l.DataRoom, RxDesc: l.RxDesc, Burst: l.Burst,
+		EventRing: l.EventRing, DispatchRing: l.DispatchRing, Dispatch: l.Dispatch,
+	}
+	for _, p := range l.Ports {
+		o.Ports = append(o.Ports, live.Port{Device: p.Device, Link: packet.LinkType(config.LinkTypes[p.LinkType]),
+			RxQueues: p.RxQueues, Lcores: p.Lcores})
+	}
+	return o
+}

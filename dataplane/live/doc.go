@@ -1,0 +1,16 @@
+// Package live is the DPDK appliance: it starts the EAL, sets up ports and
+// mempools on their NUMA sockets, and runs one dataplane.Worker per worker
+// lcore in a run-to-completion loop, with a control-plane loop on the main
+// lcore that drains flow records, watches for the end of the run and
+// builds the summary.
+//
+// Threading: each worker lcore owns its RX queues, its Worker (flow table,
+// feature pool: allocated by the lcore's own thread, so the memory is
+// first-touched on its NUMA node), its scratch buffer and the producer end
+// of its rings. Lcores share nothing else: packets move between them only
+// through single-producer single-consumer rings (software dispatch), flow
+// records only through each lcore's event ring to the main lcore. The stop
+// flag and the published counters are atomics.
+//
+// Everything here needs the "dpdk" build tag.
+package live

@@ -1,0 +1,146 @@
+//go:build dpdk
+
+package live
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/tunnelscope/tunnelscope/dataplane"
+	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
+	"github.com/tunnelscope/tunnelscope/dataplane/flow"
+	"github.com/tunnelscope/tunnelscope/dataplane/packet"
+)
+
+// scratchSize holds any frame: LRO is off, so frames are at most the
+// largest jumbo or TSO segment a capture holds (64 KiB), with room to spare.
+const scratchSize = 256 << 10
+
+// clock turns TSC readings into epoch nanoseconds.
+type clock struct {
+	tsc0  uint64
+	epoch int64
+	hz    uint64
+}
+
+func (c clock) ns(tsc uint64) int64 {
+	d := tsc - c.tsc0
+	return c.epoch + int64(d/c.hz)*1e9 + int64(d%c.hz*1e9/c.hz)
+}
+
+// loop is the run-to-completion loop of one worker lcore: receive, dispatch,
+// process, free in bulk, and the timer work, until stop; then it drains what
+// other lcores handed it and flushes every flow.
+func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint64) {
+	defer wk.done.Store(true)
+	rx := dpdk.NewBurst(o.Burst)
+	defer rx.Free()
+	// Mbufs finished this iteration: received ones plus at most Burst from
+	// each incoming ring.
+	free := dpdk.NewBurst(min(o.Burst*(1+len(wk.in)), 65535))
+	defer free.Free()
+	nfree := 0
+	scratch := make([]byte, scratchSize)
+	dyn, dynErr := dpdk.LookupTimestampDynfield()
+	dec := packet.Decoder{Decap: o.Worker.Decap}
+	var pkt packet.Packet
+	n := len(workers)
+	clk := clock{tsc0: dpdk.TSC(), epoch: time.Now().UnixNano(), hz: hz}
+	tickEvery := hz / 10
+	nextTick := clk.tsc0 + tickEvery
+	var lastPkt int64 // latest device timestamp, ns
+	var d dispatched
+
+	process := func(m dpdk.Mbuf, t int64, link packet.LinkType) {
+		frame := m.Frame(scratch)
+		if len(frame) < int(m.PktLen()) {
+			wk.truncated.Add(1)
+		}
+		wk.w.Frame(frame, m.PktLen(), t, link)
+		free.Set(nfree, m)
+		nfree++
+	}
+
+	for {
+		tsc := dpdk.TSC() // once per iteration: it is a cgo call
+		stopping := stop.Load()
+		if stopping {
+			wk.rxDone.Store(true)
+		} else {
+			for qi := range wk.queues {
+				q := &wk.queues[qi]
+				nb := q.port.RxBurst(q.q, rx)
+				for i := 0; i < nb; i++ {
+					m := rx.Mbuf(i)
+					t := clk.ns(tsc)
+					if q.stamp && dynErr == nil {
+						if us, ok := m.Timestamp(dyn); ok {
+							t = int64(us) * 1000
+							lastPkt = max(lastPkt, t)
+						}
+					}
+					if q.soft && n > 1 {
+						// Same rule as the offline dispatch: frames that do
+						// not decode go to worker 0.
+						target := 0
+						if dec.Decode(m.Frame(scratch), q.link, &pkt) == nil {
+							k, _ := flow.KeyOf(&pkt)
+							target = dataplane.Dispatch(k.Hash(), n)
+						}
+						if target != wk.idx {
+							d = dispatched{m: m, t: t, link: q.link}
+							if !wk.out[target].Push(&d) {
+								wk.dispatchDrops.Add(1)
+								free.Set(nfree, m)
+								nfree++
+							}
+							continue
+						}
+					}
+					process(m, t, q.link)
+				}
+			}
+		}
+		for _, r := range wk.in {
+			for k := 0; k < o.Burst && r.Pop(&d); k++ {
+				process(d.m, d.t, d.link)
+			}
+		}
+		if nfree > 0 {
+			free.FreeAll(nfree)
+			nfree = 0
+		}
+		if tsc >= nextTick {
+			nextTick = tsc + tickEvery
+			// A stamping device (net_pcap replay) keeps its own time: the
+			// timer never moves the flow clock past the packets, so live and
+			// offline runs over one capture agree. Otherwise the TSC is the
+			// packet clock and the timer advances it.
+			now := clk.ns(tsc)
+			if lastPkt != 0 {
+				now = lastPkt
+			}
+			wk.w.Tick(now)
+		}
+		if stopping && wk.inputsDone() {
+			break
+		}
+		if len(wk.queues) == 0 && len(wk.in) == 0 {
+			runtime.Gosched()
+		}
+	}
+	wk.flushing = true
+	wk.w.Flush()
+}
+
+// inputsDone reports that every lcore feeding this one has stopped
+// receiving and its rings are empty: nothing more can arrive.
+func (wk *worker) inputsDone() bool {
+	for i, r := range wk.in {
+		if !wk.from[i].rxDone.Load() || r.Len() != 0 {
+			return false
+		}
+	}
+	return true
+}

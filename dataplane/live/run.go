@@ -1,0 +1,183 @@
+//go:build dpdk
+
+package live
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/tunnelscope/tunnelscope/dataplane"
+	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
+	"github.com/tunnelscope/tunnelscope/dataplane/ring"
+)
+
+// Run starts the EAL and the ports, runs the workers until the run ends,
+// flushes every flow and returns the summary. The EAL can be initialised
+// once per process, so Run can be called once.
+func Run(o Options) (Summary, error) {
+	if o.Workers < 1 {
+		o.Workers = 1
+	}
+	if o.Record == nil {
+		return Summary{}, fmt.Errorf("%w: no record callback", ErrOptions)
+	}
+	// rte_eal_init pins the calling thread to the main lcore's CPU; keep
+	// this goroutine on it so the rest of the program is not confined there.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if _, err := dpdk.EALInit(ealArgs(&o)); err != nil {
+		return Summary{}, err
+	}
+	defer dpdk.EALCleanup()
+	lcores := dpdk.Lcores()
+	if len(lcores) < o.Workers {
+		return Summary{}, fmt.Errorf("%w: %d workers need %d worker lcores, the EAL has %d", ErrOptions, o.Workers, o.Workers, len(lcores))
+	}
+	lcores = lcores[:o.Workers]
+	dpdk.EnsureGOMAXPROCS(o.Workers)
+
+	workers := make([]*worker, o.Workers)
+	for i := range workers {
+		events, err := ring.New[dataplane.Record](o.EventRing)
+		if err != nil {
+			return Summary{}, fmt.Errorf("%w: event ring: %w", ErrOptions, err)
+		}
+		workers[i] = &worker{idx: i, lcore: lcores[i], events: events}
+	}
+	ports, reports, err := setupPorts(&o, workers)
+	if err != nil {
+		return Summary{}, err
+	}
+	if err := setupRings(&o, workers); err != nil {
+		return Summary{}, err
+	}
+
+	var stop atomic.Bool
+	tscHz := dpdk.TSCHz()
+	// Each Worker is built on its own lcore: its tables are first touched
+	// there, so they live on that lcore's NUMA node.
+	ready := make(chan error, len(workers))
+	for _, wk := range workers {
+		wk := wk
+		if err := dpdk.LaunchOnLcore(wk.lcore, func() {
+			w, err := dataplane.NewWorker(withLcore(o.Worker, wk.lcore), eventSink{wk})
+			ready <- err
+			if err != nil {
+				wk.done.Store(true)
+				return
+			}
+			wk.w = w
+			wk.loop(&o, workers, &stop, tscHz)
+		}); err != nil {
+			stop.Store(true)
+			return Summary{}, err
+		}
+	}
+	for range workers {
+		if err := <-ready; err != nil {
+			stop.Store(true)
+			dpdk.WaitAllLcores()
+			return Summary{}, err
+		}
+	}
+
+	start := time.Now()
+	var records uint64
+	var rec dataplane.Record
+	drain := func() {
+		for _, wk := range workers {
+			for wk.events.Pop(&rec) {
+				records++
+				o.Record(&rec)
+			}
+		}
+	}
+	var lastFrames uint64
+	lastChange := start
+	timeout := (<-chan time.Time)(nil)
+	if o.Duration > 0 {
+		timeout = time.After(o.Duration)
+	}
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !stop.Load() {
+		select {
+		case <-o.Stop:
+			stop.Store(true)
+		case <-timeout:
+			stop.Store(true)
+		case <-tick.C:
+		}
+		drain()
+		if o.ExitIdle > 0 {
+			var frames uint64
+			for _, wk := range workers {
+				frames += wk.w.Counters().Frames
+			}
+			if frames != lastFrames {
+				lastFrames, lastChange = frames, time.Now()
+			} else if time.Since(lastChange) >= o.ExitIdle {
+				stop.Store(true)
+			}
+		}
+	}
+	// Workers now finish what they hold and flush; keep draining so a
+	// flushing lcore never waits for long.
+	for {
+		drain()
+		all := true
+		for _, wk := range workers {
+			all = all && wk.done.Load()
+		}
+		if all {
+			break
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	dpdk.WaitAllLcores()
+	drain()
+	elapsed := time.Since(start)
+	if o.ExitIdle > 0 && lastChange.After(start) {
+		// The idle wait after the last packet is not receive time.
+		elapsed = lastChange.Sub(start)
+	}
+	return summarize(workers, ports, reports, records, elapsed), nil
+}
+
+func withLcore(c dataplane.Config, lcore uint) dataplane.Config {
+	c.Lcore = int32(lcore)
+	return c
+}
+
+func summarize(workers []*worker, ports []dpdk.Port, reports []PortReport, records uint64, elapsed time.Duration) Summary {
+	s := Summary{ElapsedS: elapsed.Seconds(), Records: records, Ports: reports}
+	for i, p := range ports {
+		st, err := p.Stats()
+		if err != nil {
+			continue
+		}
+		s.RxPackets += st.Ipackets
+		s.RxBytes += st.Ibytes
+		s.Drops.Imissed += st.Imissed
+		s.Drops.RxNombuf += st.RxNombuf
+		s.Drops.Ierrors += st.Ierrors
+		s.Ports[i].Packets = st.Ipackets
+		_ = p.Stop()
+	}
+	for _, wk := range workers {
+		c := wk.w.Counters()
+		s.Lcores = append(s.Lcores, LcoreReport{Lcore: wk.lcore, Socket: dpdk.LcoreSocketID(wk.lcore),
+			Packets: c.Packets, Frames: c.Frames, Flows: c.Flows, NotIP: c.NotIP,
+			Bad: c.Truncated + c.Malformed + c.UnknownLink + c.TooDeep})
+		s.Drops.DispatchRing += wk.dispatchDrops.Load()
+		s.Drops.EventRing += wk.eventDrops.Load()
+		s.Drops.Truncated += wk.truncated.Load()
+	}
+	s.Drops.Ring = s.Drops.DispatchRing + s.Drops.EventRing
+	if s.ElapsedS > 0 {
+		s.Mpps = float64(s.RxPackets) / s.ElapsedS / 1e6
+	}
+	return s
+}
