@@ -199,4 +199,3 @@ func (s eventSink) FlowEnd(r *dataplane.Record) {
 }
 
 func (s eventSink) Snapshot(*dataplane.Record, dataplane.Snapshot, []float32) {}
-
