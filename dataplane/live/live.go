@@ -174,6 +174,7 @@ type worker struct {
 	rxDone        atomic.Bool // this lcore stopped polling its RX queues
 	done          atomic.Bool
 	flushing      bool // lcore-local: at shutdown, wait for event-ring room
+	stamped       bool // packet time comes from device timestamps, not the TSC
 }
 
 type dispatched struct {

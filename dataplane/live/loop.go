@@ -49,7 +49,7 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	clk := clock{tsc0: dpdk.TSC(), epoch: time.Now().UnixNano(), hz: hz}
 	tickEvery := hz / 10
 	nextTick := clk.tsc0 + tickEvery
-	var lastPkt int64 // latest device timestamp, ns
+	var lastPkt int64 // latest device timestamp this worker processed, ns
 	var d dispatched
 
 	process := func(m dpdk.Mbuf, t int64, link packet.LinkType) {
@@ -58,6 +58,9 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 			wk.truncated.Add(1)
 		}
 		wk.w.Frame(frame, m.PktLen(), t, link)
+		if wk.stamped {
+			lastPkt = max(lastPkt, t)
+		}
 		free.Set(nfree, m)
 		nfree++
 	}
@@ -77,7 +80,6 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 					if q.stamp && dynErr == nil {
 						if us, ok := m.Timestamp(dyn); ok {
 							t = int64(us) * 1000
-							lastPkt = max(lastPkt, t)
 						}
 					}
 					if q.soft && n > 1 {
@@ -117,11 +119,14 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 			// timer never moves the flow clock past the packets, so live and
 			// offline runs over one capture agree. Otherwise the TSC is the
 			// packet clock and the timer advances it.
-			now := clk.ns(tsc)
-			if lastPkt != 0 {
-				now = lastPkt
+			switch {
+			case !wk.stamped:
+				wk.w.Tick(clk.ns(tsc))
+			case lastPkt != 0:
+				wk.w.Tick(lastPkt)
+			default:
+				wk.w.Publish()
 			}
-			wk.w.Tick(now)
 		}
 		if stopping && wk.inputsDone() {
 			break

@@ -101,6 +101,17 @@ func setupPorts(o *Options, workers []*worker) ([]dpdk.Port, []PortReport, error
 		reports = append(reports, PortReport{Port: uint16(p), Name: info.Name, Driver: info.DriverName,
 			Socket: socket, RxQueues: nrx, Dispatch: mode})
 	}
+	// Device time is used only when every port stamps packets: one worker
+	// must never mix two clocks.
+	stamped := true
+	for _, wk := range workers {
+		for _, q := range wk.queues {
+			stamped = stamped && q.stamp
+		}
+	}
+	for _, wk := range workers {
+		wk.stamped = stamped
+	}
 	return ports, reports, nil
 }
 
