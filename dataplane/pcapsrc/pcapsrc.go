@@ -1,20 +1,21 @@
 // Package pcapsrc reads pcap and pcapng capture files frame by frame for the
 // offline pipeline, keeping nanosecond timestamps and each frame's link type.
 //
+// Records are parsed in place in one large read buffer and frames are
+// handed out as slices of it: reading a capture costs one copy (the
+// kernel's) and no per-frame allocation or call through an io.Reader.
+//
 // Threading: a Source belongs to the one goroutine that calls Next; the
 // frame it returns is valid only until the next call.
 package pcapsrc
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
-
-	"github.com/google/gopacket/pcapgo"
 
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
 )
@@ -26,6 +27,10 @@ var ErrNotCapture = errors.New("not a pcap or pcapng file")
 // frame before it has been delivered.
 var ErrTruncated = errors.New("capture truncated mid-record")
 
+// ErrCorrupt is wrapped by Next for a record whose lengths or references
+// cannot be right.
+var ErrCorrupt = errors.New("corrupt record")
+
 // Frame is one captured frame. Data is owned by the Source.
 type Frame struct {
 	Data    []byte
@@ -34,24 +39,53 @@ type Frame struct {
 	Link    packet.LinkType
 }
 
-type reader interface {
-	next() ([]byte, uint32, int64, packet.LinkType, error)
-}
-
 // Source yields the frames of one capture file.
 type Source struct {
 	name string
 	f    *os.File
-	r    reader
+	in   input
 	n    uint64
+
+	ng bool
+	be bool // the pcap file or the current pcapng section is big-endian
+	// pcap only
+	nano bool
+	link packet.LinkType
+	// pcapng: the current section's interfaces, by interface ID
+	ifaces []iface
 }
 
-var (
-	magicPcapNG = []byte{0x0a, 0x0d, 0x0d, 0x0a}
-	magicsPcap  = [][]byte{
-		{0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4}, // microsecond
-		{0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d}, // nanosecond
-	}
+// iface is what a pcapng Interface Description Block says about timing and
+// framing of the packets that refer to it.
+type iface struct {
+	link    packet.LinkType
+	snaplen uint32
+	units   uint64 // timestamp units per second (if_tsresol)
+	offset  int64  // seconds added to every timestamp (if_tsoffset)
+}
+
+// bufSize is the read buffer: large enough that the read syscall's fixed
+// cost is spread over hundreds of frames, small enough to stay in the L2
+// cache, where the kernel's copy leaves the frames for the decoder.
+const bufSize = 256 << 10
+
+// maxRecord bounds a record's captured length, like libpcap's largest
+// snapshot length; a larger value means a corrupt length field.
+const maxRecord = 1 << 24
+
+const (
+	magicMicro = 0xa1b2c3d4
+	magicNano  = 0xa1b23c4d
+	magicNG    = 0x0a0d0d0a // pcapng Section Header Block type, a palindrome
+	ngBOM      = 0x1a2b3c4d
+)
+
+// pcapng block types.
+const (
+	blockIDB = 1
+	blockPB  = 2 // obsolete Packet Block
+	blockSPB = 3
+	blockEPB = 6
 )
 
 // Open opens a capture file, telling pcap from pcapng by its magic number.
@@ -60,97 +94,67 @@ func Open(name string) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(f, 1<<20)
-	magic, err := br.Peek(4)
-	if err != nil {
+	s := &Source{name: name, f: f, in: input{r: f, buf: make([]byte, bufSize)}}
+	if err := s.header(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w", name, ErrNotCapture)
-	}
-	s := &Source{name: name, f: f}
-	switch {
-	case bytes.Equal(magic, magicPcapNG):
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{})
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: pcapng header: %w", name, err)
-		}
-		s.r = &ngReader{r: ng}
-	case isPcapMagic(magic):
-		link, err := pcapLinkType(br)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: pcap header: %w", name, err)
-		}
-		pr, err := pcapgo.NewReader(fixVersion(br))
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: pcap header: %w", name, err)
-		}
-		// Some writers put a snaplen smaller than the records they write;
-		// trust the records rather than refuse them.
-		pr.SetSnaplen(1 << 24)
-		s.r = &pcapReader{r: pr, link: link}
-	default:
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", name, ErrNotCapture)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return s, nil
 }
 
-// fixVersion presents a pcap 2.x header of an old minor version (2.1 and
-// 2.2 files exist; the record format is unchanged since) as 2.4, the only
-// version pcapgo accepts.
-func fixVersion(br *bufio.Reader) io.Reader {
-	h, err := br.Peek(24)
-	if err != nil {
-		return br
+func (s *Source) header() error {
+	if s.in.fill(4) != nil {
+		return ErrNotCapture
 	}
-	big := h[0] == 0xa1
-	major, minor := h[4:6], h[6:8]
-	if big && major[0] == 0 && major[1] == 2 && minor[0] == 0 && minor[1] < 4 ||
-		!big && major[1] == 0 && major[0] == 2 && minor[1] == 0 && minor[0] < 4 {
-		fixed := append([]byte(nil), h...)
-		if big {
-			fixed[7] = 4
-		} else {
-			fixed[6] = 4
+	m := s.in.peek(4)
+	magicLE, magicBE := binary.LittleEndian.Uint32(m), binary.BigEndian.Uint32(m)
+	switch {
+	case magicLE == magicNG:
+		s.ng = true
+		if err := s.sectionHeader(); err != nil {
+			return fmt.Errorf("pcapng header: %w", err)
 		}
-		br.Discard(24)
-		return io.MultiReader(bytes.NewReader(fixed), br)
+		return nil
+	case magicLE == magicMicro || magicLE == magicNano:
+		s.nano = magicLE == magicNano
+	case magicBE == magicMicro || magicBE == magicNano:
+		s.be, s.nano = true, magicBE == magicNano
+	default:
+		return ErrNotCapture
 	}
-	return br
+	if err := s.in.fill(24); err != nil {
+		return fmt.Errorf("pcap header: %w", ErrNotCapture)
+	}
+	h := s.in.peek(24)
+	// 2.1 and 2.2 files exist; the record format is unchanged since.
+	if major, minor := s.u16(h[4:]), s.u16(h[6:]); major != 2 || minor > 4 {
+		return fmt.Errorf("pcap header: unknown version %d.%d", major, minor)
+	}
+	// All 32 bits: LINKTYPE_LINUX_SLL2 is 276.
+	s.link = packet.LinkType(s.u32(h[20:]))
+	s.in.skip(24)
+	return nil
 }
 
-// pcapLinkType reads the header's 32-bit link type itself: pcapgo keeps it
-// in a uint8, which turns LINKTYPE_LINUX_SLL2 (276) into 20.
-func pcapLinkType(br *bufio.Reader) (packet.LinkType, error) {
-	h, err := br.Peek(24)
-	if err != nil {
-		return 0, ErrNotCapture
+func (s *Source) u16(b []byte) uint16 {
+	if s.be {
+		return binary.BigEndian.Uint16(b)
 	}
-	if h[0] == 0xa1 {
-		return packet.LinkType(binary.BigEndian.Uint32(h[20:])), nil
-	}
-	return packet.LinkType(binary.LittleEndian.Uint32(h[20:])), nil
+	return binary.LittleEndian.Uint16(b)
 }
 
-// ngLinkType undoes pcapgo's uint8 truncation of pcapng link types. Of the
-// link types the decoder knows, only LINUX_SLL2 (276) is above 255, and 20
-// (its truncation) is an unassigned value, so the mapping is unambiguous.
-func ngLinkType(t uint8) packet.LinkType {
-	if packet.LinkType(t) == packet.LinkLinuxSLL2&0xff {
-		return packet.LinkLinuxSLL2
+func (s *Source) u32(b []byte) uint32 {
+	if s.be {
+		return binary.BigEndian.Uint32(b)
 	}
-	return packet.LinkType(t)
+	return binary.LittleEndian.Uint32(b)
 }
 
-func isPcapMagic(m []byte) bool {
-	for _, want := range magicsPcap {
-		if bytes.Equal(m, want) {
-			return true
-		}
+func (s *Source) u64(b []byte) uint64 {
+	if s.be {
+		return binary.BigEndian.Uint64(b)
 	}
-	return false
+	return binary.LittleEndian.Uint64(b)
 }
 
 // Name is the path the Source was opened with.
@@ -163,7 +167,12 @@ func (s *Source) Frames() uint64 { return s.n }
 // ErrTruncated (wrapped with the file name and frame number) when the file
 // stops inside a record, and a wrapped error for a corrupt record.
 func (s *Source) Next(fr *Frame) error {
-	data, wire, ts, link, err := s.r.next()
+	var err error
+	if s.ng {
+		err = s.nextNG(fr)
+	} else {
+		err = s.nextPcap(fr)
+	}
 	if err != nil {
 		if err == io.EOF {
 			return io.EOF
@@ -174,42 +183,272 @@ func (s *Source) Next(fr *Frame) error {
 		return fmt.Errorf("%s: frame %d: %w", s.name, s.n+1, err)
 	}
 	s.n++
-	fr.Data, fr.WireLen, fr.Time, fr.Link = data, wire, ts, link
 	return nil
 }
 
 // Close releases the file.
 func (s *Source) Close() error { return s.f.Close() }
 
-type pcapReader struct {
-	r    *pcapgo.Reader
-	link packet.LinkType
-}
-
-func (p *pcapReader) next() ([]byte, uint32, int64, packet.LinkType, error) {
-	data, ci, err := p.r.ZeroCopyReadPacketData()
-	if err != nil {
-		return nil, 0, 0, 0, err
-	}
-	return data, uint32(ci.Length), ci.Timestamp.UnixNano(), p.link, nil
-}
-
-type ngReader struct {
-	r     *pcapgo.NgReader
-	links []packet.LinkType // by interface index, filled as interfaces appear
-}
-
-func (n *ngReader) next() ([]byte, uint32, int64, packet.LinkType, error) {
-	data, ci, err := n.r.ZeroCopyReadPacketData()
-	if err != nil {
-		return nil, 0, 0, 0, err
-	}
-	for len(n.links) <= ci.InterfaceIndex {
-		iface, ierr := n.r.Interface(len(n.links))
-		if ierr != nil {
-			return nil, 0, 0, 0, ierr
+func (s *Source) nextPcap(fr *Frame) error {
+	in := &s.in
+	if in.end-in.pos < 16 {
+		if err := in.fill(16); err != nil {
+			return err
 		}
-		n.links = append(n.links, ngLinkType(uint8(iface.LinkType)))
 	}
-	return data, uint32(ci.Length), ci.Timestamp.UnixNano(), n.links[ci.InterfaceIndex], nil
+	h := in.buf[in.pos : in.pos+16]
+	sec, frac, capLen, wireLen := s.u32(h), s.u32(h[4:]), s.u32(h[8:]), s.u32(h[12:])
+	// Writers have put snaplens below the records they write; trust the
+	// records, within reason.
+	if capLen > maxRecord {
+		return fmt.Errorf("%w: capture length %d exceeds %d", ErrCorrupt, capLen, maxRecord)
+	}
+	if capLen > wireLen {
+		return fmt.Errorf("%w: capture length exceeds original packet length: %d > %d", ErrCorrupt, capLen, wireLen)
+	}
+	n := 16 + int(capLen)
+	if in.end-in.pos < n {
+		if err := in.fill(n); err != nil {
+			return unexpected(err)
+		}
+	}
+	if !s.nano {
+		frac *= 1000
+	}
+	fr.Data = in.buf[in.pos+16 : in.pos+n : in.pos+n]
+	fr.WireLen, fr.Time, fr.Link = wireLen, int64(sec)*1e9+int64(frac), s.link
+	in.pos += n
+	return nil
+}
+
+// nextNG reads blocks up to and including the next packet block.
+func (s *Source) nextNG(fr *Frame) error {
+	in := &s.in
+	for {
+		if in.end-in.pos < 12 {
+			if err := in.fill(12); err != nil {
+				return err
+			}
+		}
+		h := in.peek(8)
+		typ := s.u32(h)
+		if typ == magicNG {
+			if err := s.sectionHeader(); err != nil {
+				return err
+			}
+			continue
+		}
+		total := s.u32(h[4:])
+		if total < 12 || total%4 != 0 || total > maxRecord+64 {
+			return fmt.Errorf("%w: pcapng block type %#x of length %d", ErrCorrupt, typ, total)
+		}
+		n := int(total)
+		if in.end-in.pos < n {
+			if err := in.fill(n); err != nil {
+				return unexpected(err)
+			}
+		}
+		b := in.buf[in.pos+8 : in.pos+n-4] // the body
+		in.pos += n
+		var err error
+		switch typ {
+		case blockEPB, blockPB:
+			err = s.packetBlock(fr, typ, b)
+		case blockSPB:
+			err = s.simpleBlock(fr, b)
+		case blockIDB:
+			err = s.interfaceBlock(b)
+			if err == nil {
+				continue
+			}
+		default:
+			continue // statistics, name resolution, comments, ...
+		}
+		return err
+	}
+}
+
+func (s *Source) packetBlock(fr *Frame, typ uint32, b []byte) error {
+	if len(b) < 20 {
+		return fmt.Errorf("%w: packet block of %d bytes", ErrCorrupt, len(b))
+	}
+	var id uint32
+	if typ == blockEPB {
+		id = s.u32(b)
+	} else {
+		id = uint32(s.u16(b))
+	}
+	if id >= uint32(len(s.ifaces)) {
+		return fmt.Errorf("%w: interface %d not described in its section (it has %d)", ErrCorrupt, id, len(s.ifaces))
+	}
+	ifc := &s.ifaces[id]
+	capLen, wireLen := s.u32(b[12:]), s.u32(b[16:])
+	if uint64(capLen) > uint64(len(b)-20) {
+		return fmt.Errorf("%w: capture length %d exceeds its block", ErrCorrupt, capLen)
+	}
+	ts := uint64(s.u32(b[4:]))<<32 | uint64(s.u32(b[8:]))
+	fr.Data = b[20 : 20+capLen : 20+capLen]
+	fr.WireLen, fr.Time, fr.Link = wireLen, ifc.nanos(ts), ifc.link
+	return nil
+}
+
+// simpleBlock reads a Simple Packet Block: interface 0, no timestamp, and
+// only the original length, so the captured length is what the block and
+// the snaplen leave.
+func (s *Source) simpleBlock(fr *Frame, b []byte) error {
+	if len(s.ifaces) == 0 {
+		return fmt.Errorf("%w: simple packet block before any interface", ErrCorrupt)
+	}
+	if len(b) < 4 {
+		return fmt.Errorf("%w: simple packet block of %d bytes", ErrCorrupt, len(b))
+	}
+	ifc := &s.ifaces[0]
+	wireLen := s.u32(b)
+	capLen := min(uint64(wireLen), uint64(len(b)-4))
+	if ifc.snaplen != 0 {
+		capLen = min(capLen, uint64(ifc.snaplen))
+	}
+	fr.Data = b[4 : 4+capLen : 4+capLen]
+	fr.WireLen, fr.Time, fr.Link = wireLen, 0, ifc.link
+	return nil
+}
+
+// Interface Description Block options.
+const (
+	optEnd      = 0
+	optTSResol  = 9
+	optTSOffset = 14
+)
+
+func (s *Source) interfaceBlock(b []byte) error {
+	if len(b) < 8 {
+		return fmt.Errorf("%w: interface block of %d bytes", ErrCorrupt, len(b))
+	}
+	ifc := iface{link: packet.LinkType(s.u16(b)), snaplen: s.u32(b[4:]), units: 1e6}
+	for o := b[8:]; len(o) >= 4; {
+		code, n := s.u16(o), int(s.u16(o[2:]))
+		if code == optEnd || 4+n > len(o) {
+			break
+		}
+		v := o[4 : 4+n]
+		switch {
+		case code == optTSResol && n >= 1:
+			r := v[0]
+			exp := uint(r & 0x7f)
+			if r&0x80 != 0 {
+				if exp > 63 {
+					return fmt.Errorf("%w: if_tsresol 2^-%d", ErrCorrupt, exp)
+				}
+				ifc.units = 1 << exp
+			} else {
+				if exp > 19 {
+					return fmt.Errorf("%w: if_tsresol 10^-%d", ErrCorrupt, exp)
+				}
+				ifc.units = 1
+				for range exp {
+					ifc.units *= 10
+				}
+			}
+		case code == optTSOffset && n >= 8:
+			ifc.offset = int64(s.u64(v))
+		}
+		o = o[4+(n+3)&^3:]
+	}
+	s.ifaces = append(s.ifaces, ifc)
+	return nil
+}
+
+// nanos converts a timestamp in the interface's units to ns since the
+// epoch, exactly (the fraction is scaled in 128 bits).
+func (ifc *iface) nanos(ts uint64) int64 {
+	sec, frac := ts/ifc.units, ts%ifc.units
+	hi, lo := bits.Mul64(frac, 1e9)
+	ns, _ := bits.Div64(hi, lo, ifc.units) // frac < units: no overflow
+	return (int64(sec)+ifc.offset)*1e9 + int64(ns)
+}
+
+// sectionHeader reads a Section Header Block at the read position: its
+// byte-order magic sets the byte order of the whole section, and the
+// interfaces of the previous section no longer apply.
+func (s *Source) sectionHeader() error {
+	in := &s.in
+	if err := in.fill(16); err != nil {
+		return unexpected(err)
+	}
+	h := in.peek(16)
+	switch {
+	case binary.LittleEndian.Uint32(h[8:]) == ngBOM:
+		s.be = false
+	case binary.BigEndian.Uint32(h[8:]) == ngBOM:
+		s.be = true
+	default:
+		return fmt.Errorf("%w: section header byte-order magic %x", ErrCorrupt, h[8:12])
+	}
+	if major := s.u16(h[12:]); major != 1 {
+		return fmt.Errorf("%w: pcapng version %d", ErrCorrupt, major)
+	}
+	total := s.u32(h[4:])
+	if total < 28 || total%4 != 0 || total > maxRecord {
+		return fmt.Errorf("%w: section header of length %d", ErrCorrupt, total)
+	}
+	if err := in.fill(int(total)); err != nil {
+		return unexpected(err)
+	}
+	in.skip(int(total))
+	s.ifaces = s.ifaces[:0]
+	return nil
+}
+
+// unexpected turns an end of file inside a record into io.ErrUnexpectedEOF.
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// input is a read buffer that hands out the bytes it holds in place.
+type input struct {
+	r        io.Reader
+	buf      []byte
+	pos, end int // unread bytes are buf[pos:end]
+	err      error
+}
+
+func (in *input) peek(n int) []byte { return in.buf[in.pos : in.pos+n] }
+func (in *input) skip(n int)        { in.pos += n }
+
+// fill makes at least n bytes readable at pos, moving the unread tail to
+// the front (which invalidates slices handed out before) and growing the
+// buffer for a record larger than it. It returns io.EOF when the file ended
+// with nothing unread and io.ErrUnexpectedEOF when it ended with less than n.
+func (in *input) fill(n int) error {
+	if in.end-in.pos >= n {
+		return nil
+	}
+	if in.pos+n > len(in.buf) {
+		if n > len(in.buf) {
+			grown := make([]byte, max(n, 2*len(in.buf)))
+			in.end = copy(grown, in.buf[in.pos:in.end])
+			in.buf = grown
+		} else {
+			in.end = copy(in.buf, in.buf[in.pos:in.end])
+		}
+		in.pos = 0
+	}
+	for in.end-in.pos < n && in.err == nil {
+		var m int
+		m, in.err = in.r.Read(in.buf[in.end:])
+		in.end += m
+	}
+	if in.end-in.pos >= n {
+		return nil
+	}
+	if in.err != io.EOF {
+		return in.err
+	}
+	if in.end == in.pos {
+		return io.EOF
+	}
+	return io.ErrUnexpectedEOF
 }
