@@ -7,6 +7,7 @@ package dpdk
 // eal.go.
 
 /*
+#cgo pkg-config: libdpdk
 #include <stdint.h>
 */
 import "C"
