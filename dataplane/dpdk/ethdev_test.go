@@ -253,3 +253,26 @@ func BenchmarkTSC(b *testing.B) {
 		b.Fatal("TSC read 0")
 	}
 }
+
+// TestBurstSet collects mbufs from one burst into another, as a worker does
+// with mbufs that came through a dispatch ring, and frees them from there.
+func TestBurstSet(t *testing.T) {
+	rx, collect := NewBurst(8), NewBurst(8)
+	defer rx.Free()
+	defer collect.Free()
+	before := nullPool.InUse()
+	n := portNull.RxBurst(0, rx)
+	if n != 8 {
+		t.Fatalf("net_null delivered %d of 8", n)
+	}
+	for i := range n {
+		collect.Set(n-1-i, rx.Mbuf(i))
+	}
+	if collect.Mbuf(0) != rx.Mbuf(n-1) || collect.Mbuf(n-1) != rx.Mbuf(0) {
+		t.Error("Set did not store the mbufs where asked")
+	}
+	collect.FreeAll(n)
+	if got := nullPool.InUse(); got != before {
+		t.Errorf("InUse %d after freeing the collected burst, want %d", got, before)
+	}
+}
