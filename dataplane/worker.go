@@ -86,6 +86,7 @@ type Worker struct {
 	cfg   Config
 
 	pkt      packet.Packet
+	key      flow.Key
 	rec      Record
 	vec      []float32
 	window   []int32     // per slot: windows completed, for AtWindow numbering
@@ -146,8 +147,9 @@ func (w *Worker) Frame(frame []byte, wireLen uint32, now int64, link packet.Link
 	if now >= w.nextTick {
 		w.Tick(now)
 	}
-	k, fromB := flow.KeyOf(&w.pkt)
-	slot, dir, created := w.table.Packet(&k, fromB, k.Hash(), now, &w.pkt, wireLen)
+	k := &w.key
+	fromB := k.Set(&w.pkt)
+	slot, dir, created := w.table.Packet(k, fromB, k.Hash(), now, &w.pkt, wireLen)
 	f := &w.feats[slot]
 	t := w.table.Now() // clamped: features never see time run backwards
 	fl := &w.frameLen[slot]

@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math/bits"
 
@@ -23,11 +22,20 @@ type Key struct {
 // IPsec association has its own SPI, and keying by SPI would split one
 // tunnel into two unrelated one-way flows.
 func KeyOf(p *packet.Packet) (k Key, fromB bool) {
+	fromB = k.Set(p)
+	return k, fromB
+}
+
+// Set makes k the canonical key of p, as KeyOf does, and reports whether p
+// travels from B to A. Filling a Key the caller already holds spares the
+// hot path copying a returned 38-byte struct, which the compiler does
+// through overlapping stores that stall the loads after them.
+func (k *Key) Set(p *packet.Packet) (fromB bool) {
 	sp, dp := p.SrcPort, p.DstPort
 	if p.Proto == packet.ProtoESP {
 		sp, dp = 0, 0
 	}
-	c := bytes.Compare(p.Src[:], p.Dst[:])
+	c := compareAddr(&p.Src, &p.Dst)
 	fromB = c > 0 || (c == 0 && sp > dp)
 	if fromB {
 		k.A, k.PortA, k.B, k.PortB = p.Dst, dp, p.Src, sp
@@ -35,7 +43,23 @@ func KeyOf(p *packet.Packet) (k Key, fromB bool) {
 		k.A, k.PortA, k.B, k.PortB = p.Src, sp, p.Dst, dp
 	}
 	k.Proto, k.Version = p.Proto, p.Version
-	return k, fromB
+	return fromB
+}
+
+// compareAddr orders addresses as bytes.Compare does; two big-endian words
+// compare in that order without a call.
+func compareAddr(a, b *[16]byte) int {
+	a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
+	if a0 == b0 {
+		a0, b0 = binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])
+	}
+	switch {
+	case a0 < b0:
+		return -1
+	case a0 > b0:
+		return 1
+	}
+	return 0
 }
 
 // Odd multipliers with well-spread bits; any such constants work, these
