@@ -249,7 +249,7 @@ func newLabelKey(file string, proto uint8, a, b endpoint) labelKey {
 	return labelKey{file, proto, a, b}
 }
 
-var l4Numbers = map[string]uint8{"ICMP": 1, "TCP": 6, "UDP": 17, "GRE": 47, "ESP": 50, "ICMPV6": 58, "SCTP": 132}
+var l4Numbers = map[string]uint8{"ICMP": 1, "IGMP": 2, "TCP": 6, "UDP": 17, "GRE": 47, "ESP": 50, "ICMPV6": 58, "SCTP": 132}
 
 func (l labelIndex) lookup(r *dataplane.Record) string {
 	return l[newLabelKey(r.File, r.Proto, endpoint{r.SrcAddr(), r.SrcPort}, endpoint{r.DstAddr(), r.DstPort})]
@@ -299,8 +299,13 @@ func loadLabels(path string) (labelIndex, error) {
 		}
 		a, errA := parseEndpoint(rec[col["a_ip"]], rec[col["a_port"]])
 		b, errB := parseEndpoint(rec[col["b_ip"]], rec[col["b_port"]])
-		if !ok || errA != nil || errB != nil {
-			return nil, fmt.Errorf("%s: line %d: bad l4 or endpoint", path, line)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%s: line %d: unknown l4 protocol %q", path, line, rec[col["l4"]])
+		case errA != nil:
+			return nil, fmt.Errorf("%s: line %d: endpoint a: %w", path, line, errA)
+		case errB != nil:
+			return nil, fmt.Errorf("%s: line %d: endpoint b: %w", path, line, errB)
 		}
 		idx[newLabelKey(rec[col["file"]], proto, a, b)] = class
 	}
