@@ -9,7 +9,11 @@
 // Memory: New allocates everything up front: an []Entry slab indexed by
 // slot and an open-addressing index of uint64 cells. Neither holds a
 // pointer, so the garbage collector never scans them however large the
-// table is, and nothing is allocated per packet.
+// table is, and nothing is allocated per packet. The index starts small
+// and doubles as flows arrive, into memory reserved by New: a full-size
+// index would make every lookup a cache (and TLB) miss, while one sized
+// for the flows actually present stays in cache. Pages never touched cost
+// no physical memory, so the reservation is cheap.
 //
 // Expiry: every flow sits on two doubly linked lists threaded through the
 // slab by int32 links. The recency list of its timer class (TCP, UDP,
@@ -26,6 +30,7 @@ package flow
 
 import (
 	"math"
+	"math/bits"
 	"strconv"
 	"unsafe"
 
@@ -160,6 +165,7 @@ type Table struct {
 	slab  []Entry
 	index []uint64 // 0 = empty; else low 32 bits slot+1, high 32 bits the low half of the hash
 	mask  uint64
+	spare []uint64 // zero; where the index goes when it doubles next
 
 	free  int32 // head of the chain of freed slots
 	fresh int32 // slots from here on were never used; taking them lazily spares touching the slab at start
@@ -183,18 +189,31 @@ func New(cfg Config, onEnd EndFunc) (*Table, error) {
 		return nil, err
 	}
 	// Load factor at most one half keeps linear probe runs short.
-	size := 1
-	for size < 2*cfg.Capacity {
-		size <<= 1
+	full := 1
+	for full < 2*cfg.Capacity {
+		full <<= 1
+	}
+	// The index doubles from size up to full, alternating between two
+	// arrays: the one that ends at full size and one of half that.
+	size, spare := full, 0
+	if full > initialIndex {
+		size, spare = initialIndex, full/2
+		if bits.TrailingZeros(uint(full/initialIndex))%2 == 1 {
+			size, spare = initialIndex, full
+		}
 	}
 	t := &Table{
 		slab:      make([]Entry, cfg.Capacity),
-		index:     make([]uint64, size),
 		mask:      uint64(size - 1),
 		free:      nilSlot,
 		now:       math.MinInt64,
 		nextCheck: math.MaxInt64,
 		onEnd:     onEnd,
+	}
+	if spare == full {
+		t.index, t.spare = make([]uint64, full/2)[:size], make([]uint64, full)
+	} else {
+		t.index, t.spare = make([]uint64, full)[:size], make([]uint64, spare)
 	}
 	t.idle = [numRecency]int64{int64(cfg.TCP.Idle), int64(cfg.UDP.Idle), int64(cfg.Other.Idle), int64(cfg.TCPCloseLinger)}
 	t.active = [numAge]int64{int64(cfg.TCP.Active), int64(cfg.UDP.Active), int64(cfg.Other.Active)}
@@ -494,12 +513,36 @@ func (k *Key) equal(o *Key) bool {
 		k.Proto == o.Proto && k.Version == o.Version
 }
 
+// initialIndex is the starting index size in cells (32 KiB).
+const initialIndex = 1 << 12
+
 func (t *Table) insert(s int32, hash uint64) {
+	if 2*(t.n+1) > len(t.index) {
+		t.grow()
+	}
 	i := hash & t.mask
 	for t.index[i] != 0 {
 		i = (i + 1) & t.mask
 	}
 	t.index[i] = hash<<32 | uint64(s+1)
+}
+
+// grow doubles the index into the spare array, which New sized for it.
+func (t *Table) grow() {
+	old := t.index
+	next := t.spare[:2*len(old)]
+	mask := uint64(len(next) - 1)
+	for _, c := range old {
+		if c != 0 {
+			i := (c >> 32) & mask
+			for next[i] != 0 {
+				i = (i + 1) & mask
+			}
+			next[i] = c
+		}
+	}
+	clear(old)
+	t.index, t.mask, t.spare = next, mask, old[:cap(old)]
 }
 
 // remove deletes s's index cell by shifting later cells of its probe run
@@ -547,8 +590,9 @@ func (t *Table) Now() int64 {
 	return t.now
 }
 
-// Footprint returns the bytes held by the slab and the index, which is
-// all the table's memory that grows with its capacity.
+// Footprint returns the bytes held by the slab and the index with the
+// room reserved for it to grow, which is all the table's memory that grows
+// with its capacity.
 func (t *Table) Footprint() int {
-	return len(t.slab)*int(unsafe.Sizeof(Entry{})) + len(t.index)*8
+	return len(t.slab)*int(unsafe.Sizeof(Entry{})) + (cap(t.index)+cap(t.spare))*8
 }
