@@ -9,7 +9,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"sort"
 	"strings"
 	"time"
@@ -79,6 +81,9 @@ type Live struct {
 	// Dispatch chooses how packets reach workers: "auto" (RSS where the
 	// device hashes, software otherwise), "rss" or "software".
 	Dispatch string `toml:"dispatch"`
+	// Metrics is the host:port serving Prometheus metrics at /metrics
+	// while the appliance runs; empty serves none.
+	Metrics string `toml:"metrics"`
 }
 
 // Port is one DPDK port the appliance receives from.
@@ -246,6 +251,11 @@ func (c *Config) Validate() error {
 	default:
 		return bad("live.dispatch", "%q is not auto, rss or software", l.Dispatch)
 	}
+	if l.Metrics != "" {
+		if err := CheckListenAddr(l.Metrics); err != nil {
+			return bad("live.metrics", "%q: %v", l.Metrics, err)
+		}
+	}
 	for i := range l.Ports {
 		p := &l.Ports[i]
 		key := fmt.Sprintf("live.port[%d]", i)
@@ -267,6 +277,22 @@ func (c *Config) Validate() error {
 		if len(p.Lcores) != 0 && len(p.Lcores) != p.RxQueues {
 			return bad(key+".lcores", "has %d entries for %d rx_queues", len(p.Lcores), p.RxQueues)
 		}
+	}
+	return nil
+}
+
+// CheckListenAddr accepts a host:port for live.metrics (and --metrics): a
+// typo fails when the configuration loads, not minutes into a deployment.
+// The port must be a number in 1..65535: a service name or port 0 (any
+// free port) would leave Prometheus no fixed address to scrape. An empty
+// host means every interface, as with net.Listen.
+func CheckListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("not host:port (e.g. \"127.0.0.1:9650\")")
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("port %q is not a number in 1..65535", port)
 	}
 	return nil
 }

@@ -89,6 +89,7 @@ func TestBadFixtures(t *testing.T) {
 		"lcores.toml":        "live.port[0].lcores",
 		"ring.toml":          "live.event_ring",
 		"negative.toml":      "flow.udp.active",
+		"metrics.toml":       "live.metrics",
 	}
 	files, _ := filepath.Glob("testdata/bad/*.toml")
 	if len(files) != len(want) {
@@ -127,5 +128,20 @@ func TestMissingFile(t *testing.T) {
 	_, err := Load("testdata/does-not-exist.toml")
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("err = %v, want not-exist", err)
+	}
+}
+
+func TestCheckListenAddr(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"127.0.0.1:9650": true, "[::1]:9650": true, ":9650": true, "localhost:9650": true,
+		"127.0.0.1": false, "127.0.0.1:0": false, "127.0.0.1:http": false, "127.0.0.1:70000": false, "": false,
+	} {
+		if err := CheckListenAddr(addr); (err == nil) != ok {
+			t.Errorf("CheckListenAddr(%q) = %v, want ok=%t", addr, err, ok)
+		}
+	}
+	c, err := Parse("[live]\nmetrics = \"127.0.0.1:9650\"\n")
+	if err != nil || c.Live.Metrics != "127.0.0.1:9650" {
+		t.Errorf("live.metrics = %q, %v", c.Live.Metrics, err)
 	}
 }
