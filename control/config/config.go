@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
