@@ -180,16 +180,31 @@ run_testpmd() {
 # run_tunnelscope WORKERS sets ts=(rx_packets elapsed_s imissed rx_nombuf ring).
 run_tunnelscope() {
   local workers="$1" prefix="tsbench-ts$1-$$" cfg="$tmp/live.toml" summary="$tmp/summary-$1.json"
-  local log="$tmp/tunnelscope-$1.log"
+  local log="$tmp/tunnelscope-$1.log" q rx="" lcores="" map="0@${cpu_list[0]}" i
   prefixes+=("$prefix")
+  # One RX queue per worker, as RSS would give a NIC: net_pcap replays the
+  # capture once per rx_pcap argument, and the software dispatch still sends
+  # every flow to a single worker.
+  for ((q = 0; q < workers; q++)); do
+    rx+=",rx_pcap=$capture"
+    lcores+="${lcores:+, }$q"
+  done
+  for ((i = 1; i <= workers; i++)); do
+    map+=",$i@${cpu_list[i % ${#cpu_list[@]}]}"
+  done
   cat >"$cfg" <<EOF
 [live]
-mbufs = $mbufs
+mbufs = $((mbufs * workers))
+
+[[live.port]]
+device = "net_pcap0${rx},infinite_rx=1"
+rx_queues = $workers
+lcores = [$lcores]
 EOF
-  # main + (software dispatch) + workers; an lcore tunnelscope leaves unused
-  # only waits.
+  # Main lcore plus one pinned lcore per worker; the main lcore only wakes
+  # every millisecond to drain flow records.
   local eal=() a
-  for a in "${eal_common[@]}" --file-prefix="$prefix" --lcores="$(lcore_map $((workers + 2)))"; do
+  for a in --no-huge -m "$((mem_mb * workers))" --no-shconf --no-pci --file-prefix="$prefix" --lcores="$map"; do
     eal+=("--eal=$a")
   done
   if ! timeout $((seconds + 300)) "$binary" run -c "$cfg" "${eal[@]}" --workers "$workers" \

@@ -79,7 +79,9 @@ type Live struct {
 	EventRing    int      `toml:"event_ring"`
 	DispatchRing int      `toml:"dispatch_ring"`
 	// Dispatch chooses how packets reach workers: "auto" (RSS where the
-	// device hashes, software otherwise), "rss" or "software".
+	// device hashes, software otherwise), "rss", "software", or "none"
+	// (each worker keeps what its own queues receive: only for queues that
+	// already carry whole flows, such as one capture replayed per queue).
 	Dispatch string `toml:"dispatch"`
 	// Metrics is the host:port serving Prometheus metrics at /metrics
 	// while the appliance runs; empty serves none.
@@ -247,9 +249,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch l.Dispatch {
-	case "auto", "rss", "software":
+	case "auto", "rss", "software", "none":
 	default:
-		return bad("live.dispatch", "%q is not auto, rss or software", l.Dispatch)
+		return bad("live.dispatch", "%q is not auto, rss, software or none", l.Dispatch)
 	}
 	if l.Metrics != "" {
 		if err := CheckListenAddr(l.Metrics); err != nil {

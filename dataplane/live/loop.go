@@ -67,6 +67,7 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 
 	for {
 		tsc := dpdk.TSC() // once per iteration: it is a cgo call
+		tscNow := clk.ns(tsc)
 		stopping := stop.Load()
 		if stopping {
 			wk.rxDone.Store(true)
@@ -76,7 +77,7 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 				nb := q.port.RxBurst(q.q, rx)
 				for i := 0; i < nb; i++ {
 					m := rx.Mbuf(i)
-					t := clk.ns(tsc)
+					t := tscNow
 					if q.stamp && dynErr == nil {
 						if us, ok := m.Timestamp(dyn); ok {
 							t = int64(us) * 1000
@@ -121,7 +122,7 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 			// packet clock and the timer advances it.
 			switch {
 			case !wk.stamped:
-				wk.w.Tick(clk.ns(tsc))
+				wk.w.Tick(tscNow)
 			case lastPkt != 0:
 				wk.w.Tick(lastPkt)
 			default:

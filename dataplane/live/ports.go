@@ -45,6 +45,9 @@ func setupPorts(o *Options, workers []*worker) ([]dpdk.Port, []PortReport, error
 		// always take the software dispatch.
 		hashes := info.FlowTypeRSSOffloads != 0 && info.DriverName != "net_null" && info.DriverName != "net_pcap"
 		soft := len(workers) > 1 && (o.Dispatch == "software" || (o.Dispatch == "auto" && (!hashes || nrx < len(workers))))
+		if o.Dispatch == "none" && nrx < len(workers) {
+			return nil, nil, fmt.Errorf("%w: port %d (%s): dispatch = \"none\" needs a queue per worker (%d queues, %d workers)", ErrOptions, p, info.DriverName, nrx, len(workers))
+		}
 		if o.Dispatch == "rss" && !hashes && nrx > 1 {
 			return nil, nil, fmt.Errorf("%w: port %d (%s): dispatch = \"rss\" but the device does not hash", ErrOptions, p, info.DriverName)
 		}
@@ -92,10 +95,13 @@ func setupPorts(o *Options, workers []*worker) ([]dpdk.Port, []PortReport, error
 			workers[wi].queues = append(workers[wi].queues, queueRef{port: p, q: uint16(q), link: spec.Link, stamp: stamp, soft: soft})
 		}
 		mode := "rss"
-		if soft {
+		switch {
+		case soft:
 			mode = "software"
-		} else if nrx == 1 {
+		case nrx == 1:
 			mode = "single-queue"
+		case o.Dispatch == "none" || !hashes:
+			mode = "none"
 		}
 		ports = append(ports, p)
 		reports = append(reports, PortReport{Port: uint16(p), Name: info.Name, Driver: info.DriverName,
