@@ -31,6 +31,9 @@ options:
   --testpmd-only    measure testpmd only (no tunnelscope build or run)
 
 bin/tunnelscope (or $TUNNELSCOPE_BIN) is built with `make build` when missing.
+  --dispatch MODE   live.dispatch for the 2-worker run: software (default;
+                    every flow to one worker over rings) or none (each
+                    worker keeps its own queue's replay, as behind NIC RSS)
   --check           exit 1 when a ratio is below its goal
   -h, --help        this help
 EOF
@@ -44,6 +47,7 @@ need() {
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 min_packets=32768
 testpmd_only=0
+dispatch=software
 check=0
 cpus=""
 pos=()
@@ -53,6 +57,7 @@ while (($#)); do
     --cpus) (($# >= 2)) || die "--cpus needs a list such as 0,1"; cpus="$2"; shift 2 ;;
     --min-packets) (($# >= 2)) || die "--min-packets needs a count"; min_packets="$2"; shift 2 ;;
     --testpmd-only) testpmd_only=1; shift ;;
+    --dispatch) dispatch="${2:?--dispatch needs software or none}"; shift 2 ;;
     --check) check=1; shift ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) pos+=("$1"); shift ;;
@@ -195,6 +200,7 @@ run_tunnelscope() {
   cat >"$cfg" <<EOF
 [live]
 mbufs = $((mbufs * workers))
+dispatch = "$dispatch"
 
 [[live.port]]
 device = "net_pcap0${rx},infinite_rx=1"
@@ -252,7 +258,7 @@ goal "ratio tunnelscope/testpmd" "$(awk -v a="$ts1_mpps" -v b="$tp_mpps" 'BEGIN 
 run_tunnelscope 2
 ts2_rx="${ts[0]}" ts2_t="${ts[1]}" ts2_im="${ts[2]}" ts2_nb="${ts[3]}" ts2_ring="${ts[4]}"
 ts2_mpps="$(mpps "$ts2_rx" "$ts2_t")"
-printf 'tunnelscope run --workers 2     %8s Mpps  (%s packets in %ss; drops imissed=%s rx_nombuf=%s ring=%s)\n' \
+printf 'tunnelscope run --workers 2 (%s) %8s Mpps  (%s packets in %ss; drops imissed=%s rx_nombuf=%s ring=%s)\n' "$dispatch" \
   "$ts2_mpps" "$ts2_rx" "$ts2_t" "$ts2_im" "$ts2_nb" "$ts2_ring"
 goal "scaling workers 2/1" "$(awk -v a="$ts2_mpps" -v b="$ts1_mpps" 'BEGIN { printf "%.2f", a / b }')" 1.6
 
