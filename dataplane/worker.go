@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/tunnelscope/tunnelscope/dataplane/flow"
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
@@ -253,4 +254,13 @@ func (w *Worker) FeatureStats() features.Stats { return w.fx.Stats() }
 func (w *Worker) EndFile() {
 	w.Flush()
 	w.table.Reset()
+}
+
+// BytesPerFlow is the memory the worker holds for each flow-table slot:
+// the flow entry and its share of the hash index, the hot feature state and
+// the per-slot bookkeeping. Histogram state is separate: it comes from the
+// feature pool, and only flows past features.HotPackets packets take it.
+func (w *Worker) BytesPerFlow() float64 {
+	perSlot := int(unsafe.Sizeof(features.Flow{})) + int(unsafe.Sizeof(w.window[0])) + int(unsafe.Sizeof(w.frameLen[0]))
+	return float64(w.table.Footprint())/float64(w.table.Capacity()) + float64(perSlot)
 }

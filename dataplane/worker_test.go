@@ -145,3 +145,37 @@ func BenchmarkWorkerFrame(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/frame")
 }
+
+// A million mostly-short flows must stay small: every slot of a
+// million-flow worker costs the entry, its index share and the hot feature
+// state (B/flow), and short flows (up to features.HotPackets packets) take
+// nothing from the histogram pool.
+func BenchmarkWorkerMillionFlowTable(b *testing.B) {
+	cfg := testConfig(1 << 20)
+	cfg.SnapEnd, cfg.SnapWindows, cfg.SnapPackets = false, false, 0
+	w, err := NewWorker(cfg, &countSink{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	frames := loadFrames(b, "../sample/tor.pcap")
+	b.ReportAllocs()
+	b.ReportMetric(w.BytesPerFlow(), "B/flow")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f := &frames[i%len(frames)]
+		w.Frame(f.data, f.wireLen, f.time, f.link)
+	}
+}
+
+func TestBytesPerFlow(t *testing.T) {
+	w, err := NewWorker(testConfig(1<<16), &countSink{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 128-byte entry + index (up to 16 bytes a slot with its growth reserve)
+	// + 256-byte hot feature state + 12 bytes of bookkeeping.
+	if b := w.BytesPerFlow(); b < 256+128 || b > 512 {
+		t.Fatalf("%.0f bytes per flow", b)
+	}
+	t.Logf("%.0f bytes per flow slot", w.BytesPerFlow())
+}
