@@ -19,11 +19,11 @@ import (
 )
 
 func runLive(args []string, stdout, stderr io.Writer) int {
-	var cfgPath, out, summaryPath string
+	var cfgPath, out, summaryPath, metricsAddr string
 	var eal listFlag
 	var workers int
 	var exitIdle, duration time.Duration
-	fs := newFlagSet("run", "[-c CONFIG] [--eal ARG]... [--workers N] [-o FILE|-] [--exit-idle D] [--duration D] [--summary FILE]",
+	fs := newFlagSet("run", "[-c CONFIG] [--eal ARG]... [--workers N] [-o FILE|-] [--exit-idle D] [--duration D] [--summary FILE] [--metrics ADDR]",
 		"Runs the live appliance on DPDK ports: worker lcores receive, meter and classify\n"+
 			"every flow; records go to -o as JSON Lines. The run ends on SIGINT/SIGTERM,\n"+
 			"after --duration, or after --exit-idle without a packet; every active flow is\n"+
@@ -35,6 +35,7 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&exitIdle, "exit-idle", 0, "end the run after this long without a packet (finite captures)")
 	fs.DurationVar(&duration, "duration", 0, "end the run after this long")
 	fs.stringVar(&summaryPath, "", "summary", "", "write a JSON summary of the run to FILE at exit")
+	fs.stringVar(&metricsAddr, "", "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (host:port; default: the config's live.metrics)")
 	pos, code, ok := fs.parse(args)
 	if !ok {
 		return code
@@ -50,6 +51,13 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 	}
 	if out == "" {
 		out = cfg.Output.Records
+	}
+	if metricsAddr != "" {
+		if err := config.CheckListenAddr(metricsAddr); err != nil {
+			fmt.Fprintf(stderr, "tunnelscope run: --metrics %q: %v\n", metricsAddr, err)
+			return 2
+		}
+		cfg.Live.Metrics = metricsAddr
 	}
 	w, closeOut, err := openOut(out, stdout)
 	if err != nil {
@@ -112,6 +120,7 @@ func liveOptions(c *config.Config) live.Options {
 		EAL: l.EAL, Worker: workerConfig(c), Workers: l.Workers,
 		Mbufs: l.Mbufs, MbufCache: l.MbufCache, DataRoom: l.DataRoom, RxDesc: l.RxDesc, Burst: l.Burst,
 		EventRing: l.EventRing, DispatchRing: l.DispatchRing, Dispatch: l.Dispatch,
+		Metrics: l.Metrics, Version: version,
 	}
 	for _, p := range l.Ports {
 		o.Ports = append(o.Ports, live.Port{Device: p.Device, Link: packet.LinkType(config.LinkTypes[p.LinkType]),

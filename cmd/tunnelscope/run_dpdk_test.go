@@ -3,9 +3,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +17,12 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/tunnelscope/tunnelscope/control/config"
+	"github.com/tunnelscope/tunnelscope/control/metrics/promcheck"
 	"github.com/tunnelscope/tunnelscope/dataplane/pcapsrc"
 	"github.com/tunnelscope/tunnelscope/internal/reference"
 )
@@ -157,6 +165,27 @@ link_type = %q
 	t.Logf("%d capture runs agree between run and classify", compared)
 }
 
+// nullConfig writes a config for two workers on a net_null port of two
+// queues, one per worker, behind the software dispatch: net_null's frames do
+// not decode, so all of them go to the first worker over a ring. prefix
+// keeps each child's EAL files apart.
+func nullConfig(t *testing.T, dir, prefix string) string {
+	cfg := filepath.Join(dir, "null.toml")
+	text := testConfig + fmt.Sprintf(`[live]
+eal = ["--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--log-level=*:error", "--file-prefix=%s%d"]
+mbufs = 8191
+dispatch = "software"
+[[live.port]]
+device = "net_null0"
+rx_queues = 2
+lcores = [0, 1]
+`, prefix, os.Getpid())
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // A stop request (SIGTERM) ends every lcore loop, even while packets keep
 // arriving (net_null never runs dry): the process exits 0 after flushing,
 // and every received frame was processed. Tested by
@@ -164,17 +193,7 @@ link_type = %q
 // and a loop that ignored the stop would hang the test.
 func TestStopEndsEveryLcore(t *testing.T) {
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "null.toml")
-	text := testConfig + fmt.Sprintf(`[live]
-eal = ["--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--log-level=*:error", "--file-prefix=tsstop%d"]
-mbufs = 8191
-dispatch = "software"
-[[live.port]]
-device = "net_null0"
-rx_queues = 2
-lcores = [0, 1]
-`, os.Getpid())
-	os.WriteFile(cfg, []byte(text), 0o644)
+	cfg := nullConfig(t, dir, "tsstop")
 	sumPath := filepath.Join(dir, "summary.json")
 	cmd := exec.Command(os.Args[0], "run", "-c", cfg, "--workers", "2", "-o", filepath.Join(dir, "out.jsonl"), "--summary", sumPath)
 	cmd.Env = append(os.Environ(), "TUNNELSCOPE_AS_MAIN=1")
@@ -221,4 +240,189 @@ func waitBusy(t *testing.T, pid int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("run never got busy")
+}
+
+// freeLoopbackAddr returns a loopback address with a port nobody listens on
+// now: run needs a fixed port, since with port 0 nobody could learn it.
+func freeLoopbackAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func scrapeMetrics(url string) ([]byte, map[string]*dto.MetricFamily, error) {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	return body, fams, err
+}
+
+func labels(m *dto.Metric) map[string]string {
+	l := map[string]string{}
+	for _, p := range m.Label {
+		l[p.GetName()] = p.GetValue()
+	}
+	return l
+}
+
+func counterSum(fams map[string]*dto.MetricFamily, name string) (sum float64, n int) {
+	if f := fams[name]; f != nil {
+		for _, m := range f.Metric {
+			sum += m.GetCounter().GetValue()
+			n++
+		}
+	}
+	return sum, n
+}
+
+// `run --metrics` serves /metrics while net_null traffic flows through two
+// workers behind the software dispatch: the port is described with its
+// dispatch mode, the workers' frame counters move between scrapes, promtool
+// finds nothing to complain about, and SIGINT still ends the run cleanly
+// and takes the server down with it.
+func TestMetricsLive(t *testing.T) {
+	dir := t.TempDir()
+	cfg := nullConfig(t, dir, "tsmetrics")
+	addr := freeLoopbackAddr(t)
+	url := "http://" + addr + "/metrics"
+	sumPath := filepath.Join(dir, "summary.json")
+	cmd := exec.Command(os.Args[0], "run", "-c", cfg, "--workers", "2", "--metrics", addr,
+		"-o", filepath.Join(dir, "out.jsonl"), "--summary", sumPath)
+	cmd.Env = append(os.Environ(), "TUNNELSCOPE_AS_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// exited closes when the child is gone, so every wait below (and the
+	// clean-up after a failure) can watch it.
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	defer func() {
+		cmd.Process.Kill() // a no-op once it exited
+		<-exited
+	}()
+
+	// The first scrape that answers and shows frames; the EAL start-up
+	// takes a moment.
+	var body []byte
+	var fams map[string]*dto.MetricFamily
+	var err error
+	var frames0 float64
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-exited:
+			t.Fatalf("run exited before serving metrics: %v\n%s", waitErr, stderr.String())
+		default:
+		}
+		body, fams, err = scrapeMetrics(url)
+		if err == nil {
+			if frames0, _ = counterSum(fams, "tunnelscope_worker_frames_total"); frames0 > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no frames in %s after 10 s: %v\n%s", url, err, body)
+		}
+	}
+	promcheck.Check(t, body)
+
+	info := fams["tunnelscope_port_info"]
+	if info == nil || len(info.Metric) != 1 {
+		t.Fatalf("tunnelscope_port_info: %v", info)
+	}
+	l := labels(info.Metric[0])
+	if l["dispatch"] != "software" || l["driver"] != "net_null" || l["rx_queues"] != "2" || l["port"] != "0" ||
+		info.Metric[0].GetGauge().GetValue() != 1 {
+		t.Errorf("tunnelscope_port_info = %v %g, want the net_null port with software dispatch over 2 queues",
+			l, info.Metric[0].GetGauge().GetValue())
+	}
+	if _, n := counterSum(fams, "tunnelscope_worker_frames_total"); n != 2 {
+		t.Errorf("frames reported for %d lcores, want 2", n)
+	}
+	if f := fams["tunnelscope_lcore_info"]; f == nil || len(f.Metric) != 2 {
+		t.Errorf("tunnelscope_lcore_info: %v", f)
+	}
+	if rx, n := counterSum(fams, "tunnelscope_port_rx_packets_total"); n != 1 || rx < frames0 {
+		t.Errorf("port rx packets %g (%d series) below the %g frames the workers processed", rx, n, frames0)
+	}
+	// net_null never runs dry, so the counters must move; they are
+	// published every 100 ms.
+	var frames1 float64
+	for deadline := time.Now().Add(5 * time.Second); frames1 <= frames0; time.Sleep(150 * time.Millisecond) {
+		_, fams, err = scrapeMetrics(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames1, _ = counterSum(fams, "tunnelscope_worker_frames_total")
+		if time.Now().After(deadline) {
+			t.Fatalf("tunnelscope_worker_frames_total stuck at %g", frames0)
+		}
+	}
+
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-exited:
+		if waitErr != nil {
+			t.Fatalf("run did not exit cleanly after SIGINT: %v\n%s", waitErr, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("run still going 30 s after SIGINT\n%s", stderr.String())
+	}
+	var sum liveSummary
+	if b, err := os.ReadFile(sumPath); err != nil || json.Unmarshal(b, &sum) != nil {
+		t.Fatalf("no summary: %v\n%s", err, stderr.String())
+	}
+	if float64(sum.RxPackets) < frames1 {
+		t.Errorf("summary rx_packets %d below the %g frames scraped during the run", sum.RxPackets, frames1)
+	}
+	if _, _, err := scrapeMetrics(url); err == nil {
+		t.Error("metrics still served after the run ended")
+	}
+}
+
+// An address already in use fails the run at once, naming the address.
+func TestMetricsAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	cmd := exec.Command(os.Args[0], "run", "--metrics", addr, "-o", filepath.Join(t.TempDir(), "out.jsonl"),
+		"--eal=--no-huge", "--eal=-m", "--eal=256", "--eal=--no-shconf", "--eal=--no-pci", "--eal=--vdev=net_null0",
+		fmt.Sprintf("--eal=--file-prefix=tsinuse%d", os.Getpid()))
+	cmd.Env = append(os.Environ(), "TUNNELSCOPE_AS_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	want := "metrics: listen " + addr + ": bind: address already in use"
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), want) {
+		t.Fatalf("run with a taken metrics address: %v\n%s\nwant exit 1 and %q", err, out, want)
+	}
+}
+
+// A malformed --metrics is a usage error before anything starts.
+func TestMetricsFlagInvalid(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "run", "--metrics", "9650")
+	cmd.Env = append(os.Environ(), "TUNNELSCOPE_AS_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), `--metrics "9650": not host:port`) {
+		t.Fatalf("run --metrics 9650: %v\n%s", err, out)
+	}
 }

@@ -43,7 +43,7 @@ type PortStats struct {
 	Name     string
 	Driver   string
 	Socket   int
-	Dispatch string // "rss", "software" or "single-queue"
+	Dispatch string // "rss", "software", "none" or "single-queue"
 	RxQueues int
 	// Err says the counters could not be read; the port is then reported
 	// by tunnelscope_port_info alone rather than with made-up zeros.
@@ -86,7 +86,7 @@ func NewCollector(src Source) prometheus.Collector {
 		rxMissed:     desc("port_rx_missed_total", "Packets the NIC dropped because no RX descriptor was free: the workers fell behind (DPDK imissed).", port...),
 		rxNombuf:     desc("port_rx_nombuf_total", "Receive failures for want of an mbuf in the port's pool (DPDK rx_nombuf).", port...),
 		rxErrors:     desc("port_rx_errors_total", "Erroneous packets the port received (DPDK ierrors).", port...),
-		portInfo:     desc("port_info", "A port the appliance receives from; dispatch is how its packets reach workers: rss (the NIC hashes flows over RX queues, one worker each), software (workers re-spread received packets by flow hash over rings), single-queue (one queue, one worker).", "port", "name", "driver", "dispatch", "socket", "rx_queues"),
+		portInfo:     desc("port_info", "A port the appliance receives from; dispatch is how its packets reach workers: rss (the NIC hashes flows over RX queues, one worker each), software (workers re-spread received packets by flow hash over rings), none (each worker keeps what its queues receive), single-queue (one queue, one worker).", "port", "name", "driver", "dispatch", "socket", "rx_queues"),
 		lcoreInfo:    desc("lcore_info", "A worker lcore and the NUMA socket it runs on.", lc, "socket"),
 	}
 }

@@ -42,6 +42,11 @@ type Options struct {
 	EventRing    int
 	DispatchRing int
 	Dispatch     string // auto, rss, software
+	// Metrics is the host:port serving Prometheus metrics at /metrics for
+	// the length of the run; empty serves none. Version labels
+	// tunnelscope_build_info.
+	Metrics string
+	Version string
 
 	// Record receives every flow record on the main lcore's goroutine.
 	Record func(*dataplane.Record)
@@ -93,7 +98,7 @@ type PortReport struct {
 	Driver   string `json:"driver"`
 	Socket   int    `json:"socket"`
 	RxQueues int    `json:"rx_queues"`
-	Dispatch string `json:"dispatch"` // "rss" or "software"
+	Dispatch string `json:"dispatch"` // "rss", "software", "none" or "single-queue"
 	Packets  uint64 `json:"packets"`
 }
 
@@ -168,6 +173,9 @@ type worker struct {
 	out    []*ring.SPSC[dispatched] // to each worker, nil for self
 	events *ring.SPSC[dataplane.Record]
 
+	// published is w once the lcore has built it, for goroutines (metrics
+	// scrapes) that may look before start-up is over.
+	published     atomic.Pointer[dataplane.Worker]
 	dispatchDrops atomic.Uint64
 	eventDrops    atomic.Uint64
 	truncated     atomic.Uint64

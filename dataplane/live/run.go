@@ -3,11 +3,16 @@
 package live
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"runtime"
 	"sync/atomic"
 	"time"
 
+	"github.com/tunnelscope/tunnelscope/control/metrics"
 	"github.com/tunnelscope/tunnelscope/dataplane"
 	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
 	"github.com/tunnelscope/tunnelscope/dataplane/ring"
@@ -22,6 +27,21 @@ func Run(o Options) (Summary, error) {
 	}
 	if o.Record == nil {
 		return Summary{}, fmt.Errorf("%w: no record callback", ErrOptions)
+	}
+	// Bind before anything starts, so a taken address fails the run at once
+	// and cleanly; scrapes wait in the backlog until the workers are up.
+	var metricsLn net.Listener
+	if o.Metrics != "" {
+		ln, err := net.Listen("tcp", o.Metrics)
+		if err != nil {
+			var oe *net.OpError
+			if errors.As(err, &oe) {
+				err = oe.Err // net's message repeats the address
+			}
+			return Summary{}, fmt.Errorf("metrics: listen %s: %w", o.Metrics, err)
+		}
+		metricsLn = ln
+		defer ln.Close()
 	}
 	// rte_eal_init pins the calling thread to the main lcore's CPU; keep
 	// this goroutine on it so the rest of the program is not confined there.
@@ -63,12 +83,15 @@ func Run(o Options) (Summary, error) {
 		wk := wk
 		if err := dpdk.LaunchOnLcore(wk.lcore, func() {
 			w, err := dataplane.NewWorker(withLcore(o.Worker, wk.lcore), eventSink{wk})
-			ready <- err
 			if err != nil {
 				wk.done.Store(true)
+				ready <- err
 				return
 			}
+			// Set before the send, so the main lcore sees it once ready.
 			wk.w = w
+			wk.published.Store(w)
+			ready <- nil
 			wk.loop(&o, workers, &stop, tscHz)
 		}); err != nil {
 			stop.Store(true)
@@ -81,6 +104,15 @@ func Run(o Options) (Summary, error) {
 			dpdk.WaitAllLcores()
 			return Summary{}, err
 		}
+	}
+
+	var srv *http.Server
+	if metricsLn != nil {
+		srv = &http.Server{Handler: metrics.Handler(newSource(workers, ports, reports), o.Version),
+			ReadHeaderTimeout: 5 * time.Second}
+		// Serve's only error after a successful Listen is the shutdown
+		// below; a failing scraper sees its own connection error.
+		go srv.Serve(metricsLn)
 	}
 
 	start := time.Now()
@@ -138,6 +170,15 @@ func Run(o Options) (Summary, error) {
 	}
 	dpdk.WaitAllLcores()
 	drain()
+	if srv != nil {
+		// Scrapes end before the ports stop and the EAL goes: a scrape in
+		// flight may finish, then the listener closes.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if srv.Shutdown(ctx) != nil {
+			srv.Close()
+		}
+		cancel()
+	}
 	elapsed := time.Since(start)
 	if o.ExitIdle > 0 && lastChange.After(start) {
 		// The idle wait after the last packet is not receive time.
