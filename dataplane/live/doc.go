@@ -10,7 +10,9 @@
 // of its rings. Lcores share nothing else: packets move between them only
 // through single-producer single-consumer rings (software dispatch), flow
 // records only through each lcore's event ring to the main lcore. The stop
-// flag and the published counters are atomics.
+// flag and the published counters are atomics. The metrics server
+// (Options.Metrics) serves scrapes on its own goroutines: it reads only
+// those atomics and the ports' statistics, never a worker's flow table.
 //
 // Everything here needs the "dpdk" build tag.
 package live
