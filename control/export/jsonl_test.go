@@ -17,9 +17,9 @@ func sampleRecord() dataplane.Record {
 		Last:  time.Date(2024, 1, 2, 3, 4, 6, 999999999, time.UTC).UnixNano(),
 		Pkts:  [2]uint64{3, 2}, Bytes: [2]uint64{300, 200}, FrameBytes: [2]uint64{342, 228},
 		FrameMin: [2]uint16{100, 90}, FrameMax: [2]uint16{130, 138},
-		End:      flow.EndIdle, Lcore: -1,
-		Verdict:  models.Verdict{Class: models.Tor, Source: models.SourceModel, Confidence: 0.75, App: `TLS."Tor"`},
-		File:     "we\"ird\\name\n\xff.pcap",
+		End: flow.EndIdle, Lcore: -1,
+		Verdict: models.Verdict{Class: models.Tor, Source: models.SourceModel, Confidence: 0.75, App: `TLS."Tor"`},
+		File:    "we\"ird\\name\n\xff.pcap",
 	}
 	r.Src[0], r.Src[15] = 0x20, 1
 	r.Dst[0], r.Dst[15] = 0x20, 2
