@@ -34,7 +34,7 @@ var ErrCorrupt = errors.New("corrupt record")
 // Frame is one captured frame. Data is owned by the Source.
 type Frame struct {
 	Data    []byte
-	WireLen uint32 // original length on the wire (Data may be shorter: snaplen)
+	WireLen uint32 // original length on the wire (Data may be shorter: snaplen); never below len(Data), whatever a corrupt record says
 	Time    int64  // ns since the epoch
 	Link    packet.LinkType
 }
@@ -94,9 +94,19 @@ func Open(name string) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{name: name, f: f, in: input{r: f, buf: make([]byte, bufSize)}}
-	if err := s.header(); err != nil {
+	s, err := newSource(name, f)
+	if err != nil {
 		f.Close()
+		return nil, err
+	}
+	s.f = f
+	return s, nil
+}
+
+// newSource reads a capture from r; name is only for messages.
+func newSource(name string, r io.Reader) (*Source, error) {
+	s := &Source{name: name, in: input{r: r, buf: make([]byte, bufSize)}}
+	if err := s.header(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return s, nil
@@ -216,7 +226,7 @@ func (s *Source) nextPcap(fr *Frame) error {
 		frac *= 1000
 	}
 	fr.Data = in.buf[in.pos+16 : in.pos+n : in.pos+n]
-	fr.WireLen, fr.Time, fr.Link = wireLen, int64(sec)*1e9+int64(frac), s.link
+	fr.WireLen, fr.Time, fr.Link = max(wireLen, uint32(len(fr.Data))), int64(sec)*1e9+int64(frac), s.link
 	in.pos += n
 	return nil
 }
@@ -288,7 +298,7 @@ func (s *Source) packetBlock(fr *Frame, typ uint32, b []byte) error {
 	}
 	ts := uint64(s.u32(b[4:]))<<32 | uint64(s.u32(b[8:]))
 	fr.Data = b[20 : 20+capLen : 20+capLen]
-	fr.WireLen, fr.Time, fr.Link = wireLen, ifc.nanos(ts), ifc.link
+	fr.WireLen, fr.Time, fr.Link = max(wireLen, uint32(len(fr.Data))), ifc.nanos(ts), ifc.link
 	return nil
 }
 
@@ -309,7 +319,7 @@ func (s *Source) simpleBlock(fr *Frame, b []byte) error {
 		capLen = min(capLen, uint64(ifc.snaplen))
 	}
 	fr.Data = b[4 : 4+capLen : 4+capLen]
-	fr.WireLen, fr.Time, fr.Link = wireLen, 0, ifc.link
+	fr.WireLen, fr.Time, fr.Link = max(wireLen, uint32(len(fr.Data))), 0, ifc.link
 	return nil
 }
 
