@@ -51,6 +51,7 @@ bench:
 # A short fuzz of every parser of untrusted bytes.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./dataplane/packet/
+	$(GO) test -run '^$$' -fuzz FuzzSource -fuzztime 60s ./dataplane/pcapsrc/
 
 clean:
 	rm -rf bin .cache
