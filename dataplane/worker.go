@@ -77,6 +77,13 @@ func countersFrom(a *[numCounters]atomic.Uint64) Counters {
 		a[5].Load(), a[6].Load(), a[7].Load(), a[8].Load(), a[9].Load()}
 }
 
+// slotState is the worker's own per-flow bookkeeping, kept in one small
+// record so a packet touches one more cache line for it, not two.
+type slotState struct {
+	frameLen [4]uint16 // frame length min fwd, bwd, max fwd, bwd (saturating)
+	windows  int32     // histogram windows completed, for AtWindow numbering
+}
+
 // Worker runs the pipeline for the flows one thread owns.
 type Worker struct {
 	dec   packet.Decoder
@@ -90,8 +97,7 @@ type Worker struct {
 	key      flow.Key
 	rec      Record
 	vec      []float32
-	window   []int32     // per slot: windows completed, for AtWindow numbering
-	frameLen [][4]uint16 // per slot: frame length min fwd, bwd, max fwd, bwd (saturating)
+	slots    []slotState // per flow-table slot, beside feats
 	nextTick int64
 	file     string
 
@@ -122,8 +128,7 @@ func NewWorker(cfg Config, sink Sink) (*Worker, error) {
 	}
 	w.table, w.fx = t, fx
 	w.feats = make([]features.Flow, t.Capacity())
-	w.window = make([]int32, t.Capacity())
-	w.frameLen = make([][4]uint16, t.Capacity())
+	w.slots = make([]slotState, t.Capacity())
 	w.vec = make([]float32, 0, len(fx.Schema()))
 	return w, nil
 }
@@ -153,11 +158,12 @@ func (w *Worker) Frame(frame []byte, wireLen uint32, now int64, link packet.Link
 	slot, dir, created := w.table.Packet(k, fromB, k.Hash(), now, &w.pkt, wireLen)
 	f := &w.feats[slot]
 	t := w.table.Now() // clamped: features never see time run backwards
-	fl := &w.frameLen[slot]
+	ss := &w.slots[slot]
+	fl := &ss.frameLen
 	n := uint16(min(wireLen, 65535))
 	if created {
 		w.fx.Start(f, k.Proto, t)
-		w.window[slot] = 0
+		ss.windows = 0
 		*fl = [4]uint16{0xffff, 0xffff, 0, 0}
 	}
 	fl[dir] = min(fl[dir], n)
@@ -174,13 +180,13 @@ func (w *Worker) snapshots(slot uint32, windowEnd bool) {
 		w.snapshot(slot, e, Snapshot{Kind: AtPackets, N: w.cfg.SnapPackets}, flow.EndEOF)
 	}
 	if w.cfg.SnapWindows && windowEnd {
-		w.window[slot]++
-		w.snapshot(slot, e, Snapshot{Kind: AtWindow, N: int(w.window[slot])}, flow.EndEOF)
+		w.slots[slot].windows++
+		w.snapshot(slot, e, Snapshot{Kind: AtWindow, N: int(w.slots[slot].windows)}, flow.EndEOF)
 	}
 }
 
 func (w *Worker) snapshot(slot uint32, e *flow.Entry, at Snapshot, why flow.EndReason) {
-	w.rec.fill(e, why, &w.frameLen[slot])
+	w.rec.fill(e, why, &w.slots[slot].frameLen)
 	w.vec = w.fx.Vector(&w.feats[slot], w.vec[:0])
 	w.sink.Snapshot(&w.rec, at, w.vec)
 }
@@ -207,7 +213,7 @@ func (w *Worker) flowEnd(slot uint32, e *flow.Entry, why flow.EndReason) {
 	if w.cfg.SnapEnd {
 		w.snapshot(slot, e, Snapshot{Kind: AtEnd}, why)
 	}
-	w.rec.fill(e, why, &w.frameLen[slot])
+	w.rec.fill(e, why, &w.slots[slot].frameLen)
 	w.c.Flows++
 	w.sink.FlowEnd(&w.rec)
 	w.fx.Release(f)
@@ -261,6 +267,6 @@ func (w *Worker) EndFile() {
 // the per-slot bookkeeping. Histogram state is separate: it comes from the
 // feature pool, and only flows past features.HotPackets packets take it.
 func (w *Worker) BytesPerFlow() float64 {
-	perSlot := int(unsafe.Sizeof(features.Flow{})) + int(unsafe.Sizeof(w.window[0])) + int(unsafe.Sizeof(w.frameLen[0]))
+	perSlot := int(unsafe.Sizeof(features.Flow{})) + int(unsafe.Sizeof(slotState{}))
 	return float64(w.table.Footprint())/float64(w.table.Capacity()) + float64(perSlot)
 }
