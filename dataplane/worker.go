@@ -143,19 +143,28 @@ func (w *Worker) SetFile(name string) { w.file, w.rec.File = name, name }
 // Frame runs one frame through the pipeline. wireLen is the frame's length
 // on the wire; now is its timestamp in ns since the epoch.
 func (w *Worker) Frame(frame []byte, wireLen uint32, now int64, link packet.LinkType) {
-	w.c.Frames++
-	w.c.FrameBytes += uint64(wireLen)
 	if err := w.dec.Decode(frame, link, &w.pkt); err != nil {
+		w.c.Frames++
+		w.c.FrameBytes += uint64(wireLen)
 		w.countError(err)
 		return
 	}
+	w.Decoded(&w.pkt, wireLen, now)
+}
+
+// Decoded runs a packet that another stage already decoded (the live
+// software dispatch decodes to find the worker) through the rest of the
+// pipeline, exactly as Frame would have; p is not kept.
+func (w *Worker) Decoded(p *packet.Packet, wireLen uint32, now int64) {
+	w.c.Frames++
+	w.c.FrameBytes += uint64(wireLen)
 	w.c.Packets++
 	if now >= w.nextTick {
 		w.Tick(now)
 	}
 	k := &w.key
-	fromB := k.Set(&w.pkt)
-	slot, dir, created := w.table.Packet(k, fromB, k.Hash(), now, &w.pkt, wireLen)
+	fromB := k.Set(p)
+	slot, dir, created := w.table.Packet(k, fromB, k.Hash(), now, p, wireLen)
 	f := &w.feats[slot]
 	t := w.table.Now() // clamped: features never see time run backwards
 	ss := &w.slots[slot]
@@ -168,7 +177,7 @@ func (w *Worker) Frame(frame []byte, wireLen uint32, now int64, link packet.Link
 	}
 	fl[dir] = min(fl[dir], n)
 	fl[2+dir] = max(fl[2+dir], n)
-	windowEnd := w.fx.Packet(f, dir == flow.Backward, t, w.pkt.IPLen, w.pkt.PayloadLen, w.pkt.TCPFlags)
+	windowEnd := w.fx.Packet(f, dir == flow.Backward, t, p.IPLen, p.PayloadLen, p.TCPFlags)
 	if w.cfg.SnapPackets > 0 || w.cfg.SnapWindows {
 		w.snapshots(slot, windowEnd)
 	}

@@ -185,10 +185,17 @@ type worker struct {
 	stamped       bool // packet time comes from device timestamps, not the TSC
 }
 
+// dispatched carries a packet to the worker that owns its flow, already
+// decoded (ok), so that core never reads the packet's bytes, only frees the
+// mbuf. A frame that did not decode travels undecoded to worker 0, which
+// counts it exactly as the offline dispatch does.
 type dispatched struct {
-	m    dpdk.Mbuf
-	t    int64
-	link packet.LinkType
+	m       dpdk.Mbuf
+	t       int64
+	wireLen uint32
+	link    packet.LinkType
+	ok      bool
+	pkt     packet.Packet
 }
 
 // eventSink pushes finished flows to the control plane. A full ring is

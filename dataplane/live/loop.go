@@ -44,7 +44,6 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	scratch := make([]byte, scratchSize)
 	dyn, dynErr := dpdk.LookupTimestampDynfield()
 	dec := packet.Decoder{Decap: o.Worker.Decap}
-	var pkt packet.Packet
 	n := len(workers)
 	clk := clock{tsc0: dpdk.TSC(), epoch: time.Now().UnixNano(), hz: hz}
 	tickEvery := hz / 10
@@ -52,18 +51,31 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	var lastPkt int64 // latest device timestamp this worker processed, ns
 	var d dispatched
 
-	process := func(m dpdk.Mbuf, t int64, link packet.LinkType) {
-		frame := m.Frame(scratch)
-		if len(frame) < int(m.PktLen()) {
-			wk.truncated.Add(1)
-		}
-		wk.w.Frame(frame, m.PktLen(), t, link)
+	done := func(m dpdk.Mbuf, t int64) {
 		if wk.stamped {
 			lastPkt = max(lastPkt, t)
 		}
 		free.Set(nfree, m)
 		nfree++
 	}
+	process := func(m dpdk.Mbuf, t int64, link packet.LinkType) {
+		frame := m.Frame(scratch)
+		if len(frame) < int(m.PktLen()) {
+			wk.truncated.Add(1)
+		}
+		wk.w.Frame(frame, m.PktLen(), t, link)
+		done(m, t)
+	}
+	// receive handles what arrives over a dispatch ring.
+	receive := func(d *dispatched) {
+		if !d.ok {
+			process(d.m, d.t, d.link)
+			return
+		}
+		wk.w.Decoded(&d.pkt, d.wireLen, d.t)
+		done(d.m, d.t)
+	}
+	var key flow.Key
 
 	for {
 		tsc := dpdk.TSC() // once per iteration: it is a cgo call
@@ -83,31 +95,33 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 							t = int64(us) * 1000
 						}
 					}
-					if q.soft && n > 1 {
-						// Same rule as the offline dispatch: frames that do
-						// not decode go to worker 0.
-						target := 0
-						if dec.Decode(m.Frame(scratch), q.link, &pkt) == nil {
-							k, _ := flow.KeyOf(&pkt)
-							target = dataplane.Dispatch(k.Hash(), n)
-						}
-						if target != wk.idx {
-							d = dispatched{m: m, t: t, link: q.link}
-							if !wk.out[target].Push(&d) {
-								wk.dispatchDrops.Add(1)
-								free.Set(nfree, m)
-								nfree++
-							}
-							continue
-						}
+					if !q.soft || n == 1 {
+						process(m, t, q.link)
+						continue
 					}
-					process(m, t, q.link)
+					// Same rule as the offline dispatch: frames that do not
+					// decode go to worker 0.
+					d.m, d.t, d.wireLen, d.link = m, t, m.PktLen(), q.link
+					d.ok = dec.Decode(m.Frame(scratch), q.link, &d.pkt) == nil
+					target := 0
+					if d.ok {
+						key.Set(&d.pkt)
+						target = dataplane.Dispatch(key.Hash(), n)
+					}
+					switch {
+					case target == wk.idx:
+						receive(&d)
+					case !wk.out[target].Push(&d):
+						wk.dispatchDrops.Add(1)
+						free.Set(nfree, m)
+						nfree++
+					}
 				}
 			}
 		}
 		for _, r := range wk.in {
 			for k := 0; k < o.Burst && r.Pop(&d); k++ {
-				process(d.m, d.t, d.link)
+				receive(&d)
 			}
 		}
 		if nfree > 0 {
