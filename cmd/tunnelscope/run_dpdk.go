@@ -87,10 +87,12 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 		close(stop)
 	}()
 	o.Stop = stop
-	sum, err := live.Run(o)
-	if err != nil {
-		fmt.Fprintf(stderr, "tunnelscope run: %v\n", err)
-		return 1
+	sum, runErr := live.Run(o)
+	if runErr != nil {
+		fmt.Fprintf(stderr, "tunnelscope run: %v\n", runErr)
+		if len(sum.Ports) == 0 {
+			return 1 // it never ran: nothing to write
+		}
 	}
 	if writeErr == nil {
 		writeErr = jw.Flush()
@@ -111,6 +113,9 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "tunnelscope run: %d packets, %d flows, %.2fs, %.3f Mpps, drops: imissed %d rx_nombuf %d ring %d\n",
 		sum.RxPackets, sum.Records, sum.ElapsedS, sum.Mpps, sum.Drops.Imissed, sum.Drops.RxNombuf, sum.Drops.Ring)
+	if runErr != nil {
+		return 1
+	}
 	return 0
 }
 

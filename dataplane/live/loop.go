@@ -36,9 +36,9 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	defer wk.done.Store(true)
 	rx := dpdk.NewBurst(o.Burst)
 	defer rx.Free()
-	// Mbufs finished this iteration: received ones plus at most Burst from
-	// each incoming ring.
-	free := dpdk.NewBurst(min(o.Burst*(1+len(wk.in)), 65535))
+	// Mbufs finished in one iteration: at most a burst from each RX queue
+	// and from each incoming ring.
+	free := dpdk.NewBurst(min(o.Burst*max(len(wk.queues)+len(wk.in), 1), 65535))
 	defer free.Free()
 	nfree := 0
 	scratch := make([]byte, scratchSize)

@@ -19,8 +19,9 @@ import (
 )
 
 // Run starts the EAL and the ports, runs the workers until the run ends,
-// flushes every flow and returns the summary. The EAL can be initialised
-// once per process, so Run can be called once.
+// flushes every flow and returns the summary. An error with a summary that
+// lists ports means the run happened but a worker failed during it. The
+// EAL can be initialised once per process, so Run can be called once.
 func Run(o Options) (Summary, error) {
 	if o.Workers < 1 {
 		o.Workers = 1
@@ -170,6 +171,14 @@ func Run(o Options) (Summary, error) {
 	}
 	dpdk.WaitAllLcores()
 	drain()
+	// A worker that panicked lost its flows: the run failed, whatever the
+	// others did, and must not end as if it had succeeded.
+	var lcoreErr error
+	for _, wk := range workers {
+		if err := dpdk.WaitLcore(wk.lcore); err != nil && lcoreErr == nil {
+			lcoreErr = fmt.Errorf("worker on lcore %d: %w", wk.lcore, err)
+		}
+	}
 	if srv != nil {
 		// Scrapes end before the ports stop and the EAL goes: a scrape in
 		// flight may finish, then the listener closes.
@@ -184,7 +193,7 @@ func Run(o Options) (Summary, error) {
 		// The idle wait after the last packet is not receive time.
 		elapsed = lastChange.Sub(start)
 	}
-	return summarize(workers, ports, reports, records, elapsed), nil
+	return summarize(workers, ports, reports, records, elapsed), lcoreErr
 }
 
 func withLcore(c dataplane.Config, lcore uint) dataplane.Config {
