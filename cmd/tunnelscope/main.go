@@ -1,6 +1,11 @@
 // Command tunnelscope classifies network flows from packet sizes, timing and
 // the metadata encryption leaves in the clear: live on DPDK ports (run) or
 // over capture files (classify, extract).
+//
+// Threading: each command parses flags and config on the main goroutine and
+// hands the packets to dataplane workers (goroutines offline, lcores live);
+// record and CSV sinks shared by several workers take a lock once per flow,
+// never per packet.
 package main
 
 import (
