@@ -36,9 +36,12 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	defer wk.done.Store(true)
 	rx := dpdk.NewBurst(o.Burst)
 	defer rx.Free()
+	// A worker takes up to two bursts from each incoming ring per
+	// iteration, so after a stall it drains faster than it is fed.
+	popMax := 2 * o.Burst
 	// Mbufs finished in one iteration: at most a burst from each RX queue
-	// and from each incoming ring.
-	free := dpdk.NewBurst(min(o.Burst*max(len(wk.queues)+len(wk.in), 1), 65535))
+	// and popMax from each incoming ring.
+	free := dpdk.NewBurst(min(max(o.Burst*len(wk.queues)+popMax*len(wk.in), 1), 65535))
 	defer free.Free()
 	nfree := 0
 	scratch := make([]byte, scratchSize)
@@ -120,7 +123,7 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 			}
 		}
 		for _, r := range wk.in {
-			for k := 0; k < o.Burst && r.Pop(&d); k++ {
+			for k := 0; k < popMax && r.Pop(&d); k++ {
 				receive(&d)
 			}
 		}
