@@ -53,6 +53,7 @@ func (x *Extractor) Start(f *Flow, proto uint8, now int64) {
 	x.Release(f)
 	f.proto = proto
 	f.dir[0].last, f.dir[1].last = now, now
+	f.dir[0].iat.min, f.dir[1].iat.min, f.iat.min = math.MaxUint32, math.MaxUint32, math.MaxUint32
 }
 
 // Release returns f's pooled state, if any, and zeroes f.
@@ -92,7 +93,9 @@ func (x *Extractor) Packet(f *Flow, backward bool, now int64, size, payload uint
 		f.sizeMin[d], f.sizeMax[d] = size16, size16
 	} else {
 		dirIAT = t - s.last
-		addIAT(&s.iatM2, &s.iatMin, &s.iatMax, s.pkts, s.first, s.last, t)
+		if bit := welfordFwd << d; !s.iat.add(f.welford&bit != 0, dirIAT) {
+			addWelford(&s.iat, &f.welford, bit, s.pkts, s.first, s.last, t)
+		}
 		f.sizeMin[d], f.sizeMax[d] = min(f.sizeMin[d], size16), max(f.sizeMax[d], size16)
 	}
 	s.pkts++
@@ -101,7 +104,9 @@ func (x *Extractor) Packet(f *Flow, backward bool, now int64, size, payload uint
 	s.sizeSq += uint64(size) * uint64(size)
 	s.last = t
 	if n > 0 {
-		addIAT(&f.iatM2, &f.iatMin, &f.iatMax, n, first, prev, t)
+		if !f.iat.add(f.welford&welfordAll != 0, iat) {
+			addWelford(&f.iat, &f.welford, welfordAll, n, first, prev, t)
+		}
 	}
 	for fl := tcpFlags; fl != 0; fl &= fl - 1 {
 		inc32(&f.flags[bits.TrailingZeros8(fl)])

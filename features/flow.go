@@ -1,11 +1,15 @@
 package features
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // dirStats accumulates one direction. Means come from exact integer sums
 // (bytes/pkts, (last-first)/(pkts-1)), the size variance from an exact
-// integer sum of squares, and the IAT variance from Welford's update, so
-// nothing cancels catastrophically however long the flow runs.
+// integer sum of squares, and the IAT variance from an exact integer sum of
+// squares too while it fits in 64 bits, then from Welford's update (see
+// addIAT), so nothing cancels catastrophically however long the flow runs.
 type dirStats struct {
 	pkts    uint64
 	bytes   uint64
@@ -13,9 +17,13 @@ type dirStats struct {
 	sizeSq  uint64 // Σ size²: exact up to ~4·10⁹ packets of 64 KiB
 	first   int64  // ns, valid when pkts > 0
 	last    int64  // ns; Start's time while pkts == 0
-	iatM2   float64
-	iatMin  float32 // µs: already the precision of the output vector
-	iatMax  float32
+	iat     iatStats
+}
+
+// iatStats accumulates the IATs of one sequence of packets (see addIAT).
+type iatStats struct {
+	acc      uint64
+	min, max uint32 // float32 bits of the µs values (already the precision of the output vector); min starts at ^0
 }
 
 // ovWords is the size of Flow.ov, shared by the hot buffer and, after
@@ -31,11 +39,9 @@ const hotBwd = 1 << 31
 // millions of them costs the garbage collector nothing; the zero value is
 // ready for Start.
 type Flow struct {
-	dir    [2]dirStats // fwd, bwd
-	iatM2  float64     // both directions
-	iatMin float32
-	iatMax float32
-	flags  [8]uint32 // by flag bit number
+	dir   [2]dirStats // fwd, bwd
+	iat   iatStats    // both directions
+	flags [8]uint32   // by flag bit number
 
 	// ov holds, while the flow has at most HotPackets packets, the hot
 	// buffer: ov[i] = size | hotBwd, ov[HotPackets+2i:+2] = ns since the
@@ -47,7 +53,14 @@ type Flow struct {
 	sizeMax [2]uint16
 	slot    uint32 // pool index + 1; 0: no histogram state
 	proto   uint8
+	welford uint8 // which iatAcc hold Welford's M2: welfordFwd, welfordBwd (= welfordFwd<<1), welfordAll
 }
+
+const (
+	welfordFwd uint8 = 1 << iota
+	welfordBwd
+	welfordAll
+)
 
 func (f *Flow) packets() uint64 { return f.dir[0].pkts + f.dir[1].pkts }
 
@@ -112,22 +125,63 @@ func countBackward(pkts []hotPkt, sizes, iats *[bins]uint32) {
 	}
 }
 
-// addIAT folds the k-th IAT (k >= 1), t-prev, of a sequence that started
-// at first into Welford's M2. With the old mean (prev-first)/(k-1) taken
-// exactly from the endpoints, Welford's (x-old)(x-new) becomes
-// (x(k-1) - (prev-first))² / (k(k-1)): one division instead of three, and
-// the same cancellation as Welford's own x-old.
-func addIAT(m2 *float64, mn, mx *float32, k uint64, first, prev, t int64) {
-	x := float64(t - prev)
-	us := float32(x * 1e-3)
+// add folds an IAT, x, of a sequence into a, unless a
+// already holds Welford's M2 (welford) or x's square would overflow it:
+// then it reports false and addWelford must finish the job. The µs minimum
+// and maximum are kept as float32 bits: IATs are never negative, so the
+// bits order as the values do.
+//
+// While every square so far fits, acc is the exact Σ IAT² and the variance
+// comes from it and the exact sum in 128 bits: no division per packet,
+// whose latency was the largest single cost of a packet's features. The
+// first square that overflows (an IAT over ~4.3 s, or very many long ones)
+// turns acc, for good, into Welford's M2 as float64 bits.
+func (a *iatStats) add(welford bool, x int64) bool {
+	a.extremes(x)
+	hi, lo := bits.Mul64(uint64(x), uint64(x))
+	sum, carry := bits.Add64(a.acc, lo, 0)
+	if hi|carry != 0 || welford {
+		return false
+	}
+	a.acc = sum
+	return true
+}
+
+func (a *iatStats) extremes(x int64) {
+	us := math.Float32bits(float32(float64(x) * 1e-3))
+	a.min, a.max = min(a.min, us), max(a.max, us)
+}
+
+// addWelford folds the k-th IAT, t-prev, of a sequence that started at
+// first into a.acc as Welford's M2, converting acc first if it still holds
+// Σ IAT² of the k-1 earlier IATs (bit in *welford says which). With the old mean
+// (prev-first)/(k-1) taken exactly from the endpoints, Welford's
+// (x-old)(x-new) becomes (x(k-1) - (prev-first))² / (k(k-1)): one division
+// instead of three, and the same cancellation as Welford's own x-old.
+func addWelford(a *iatStats, welford *uint8, bit uint8, k uint64, first, prev, t int64) {
+	acc := &a.acc
+	if *welford&bit == 0 {
+		*acc = math.Float64bits(sizeVariance(k-1, uint64(prev-first), *acc) * float64(k-1))
+		*welford |= bit
+	}
 	if k == 1 {
-		*mn, *mx = us, us
 		return
 	}
 	km1 := float64(k - 1)
-	d := x*km1 - float64(prev-first)
-	*m2 += d * d / (float64(k) * km1)
-	*mn, *mx = min(*mn, us), max(*mx, us)
+	d := float64(t-prev)*km1 - float64(prev-first)
+	*acc = math.Float64bits(math.Float64frombits(*acc) + d*d/(float64(k)*km1))
+}
+
+// iatVariance is the variance in ns² of the n IATs summing to span that
+// addIAT folded into acc.
+func iatVariance(acc uint64, welford bool, n uint64, span int64) float64 {
+	if n == 0 {
+		return 0
+	}
+	if welford {
+		return math.Float64frombits(acc) / float64(n)
+	}
+	return sizeVariance(n, uint64(span), acc)
 }
 
 // sizeVariance is (n·Σx² − (Σx)²)/n², with the numerator computed exactly
@@ -149,8 +203,9 @@ func sizeVariance(n, sum, sumSq uint64) float64 {
 
 // appendGroup appends the eleven statistics of one direction prefix.
 func appendGroup(dst []float32, n, bytes, payload, sumSq uint64, smin, smax uint16,
-	iatSpan int64, m2 float64, iatMin, iatMax float32) []float32 {
+	iatSpan int64, iat *iatStats, welford bool) []float32 {
 	var mean, variance, iatMean, iatVar float64
+	var iatMin, iatMax float32
 	if n > 0 {
 		mean = float64(bytes) / float64(n)
 		variance = sizeVariance(n, bytes, sumSq)
@@ -158,9 +213,8 @@ func appendGroup(dst []float32, n, bytes, payload, sumSq uint64, smin, smax uint
 	if n > 1 {
 		k := float64(n - 1)
 		iatMean = float64(iatSpan) / k / 1e3
-		iatVar = m2 / k / 1e6
-	} else {
-		iatMin, iatMax = 0, 0
+		iatVar = iatVariance(iat.acc, welford, n-1, iatSpan) / 1e6
+		iatMin, iatMax = math.Float32frombits(iat.min), math.Float32frombits(iat.max)
 	}
 	return append(dst, float32(n), float32(bytes), float32(payload),
 		float32(smin), float32(smax), float32(mean), float32(variance),
@@ -171,7 +225,7 @@ func (f *Flow) appendStats(dst []float32, sizes, iats *[bins]uint32) []float32 {
 	for d := range f.dir {
 		s := &f.dir[d]
 		dst = appendGroup(dst, s.pkts, s.bytes, s.payload, s.sizeSq, f.sizeMin[d], f.sizeMax[d],
-			s.last-s.first, s.iatM2, s.iatMin, s.iatMax)
+			s.last-s.first, &s.iat, f.welford&(welfordFwd<<d) != 0)
 	}
 	fw, bw := &f.dir[0], &f.dir[1]
 	n := f.packets()
@@ -189,7 +243,7 @@ func (f *Flow) appendStats(dst []float32, sizes, iats *[bins]uint32) []float32 {
 		span = f.lastTime() - f.firstTime()
 	}
 	dst = appendGroup(dst, n, fw.bytes+bw.bytes, fw.payload+bw.payload, fw.sizeSq+bw.sizeSq,
-		smin, smax, span, f.iatM2, f.iatMin, f.iatMax)
+		smin, smax, span, &f.iat, f.welford&welfordAll != 0)
 	dst = append(dst, float32(float64(span)/1e3), float32(f.proto),
 		float32(entropyBits(sizes)), float32(entropyBits(iats)))
 	for _, c := range f.flags {
