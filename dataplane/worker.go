@@ -163,8 +163,8 @@ func (w *Worker) Decoded(p *packet.Packet, wireLen uint32, now int64) {
 		w.Tick(now)
 	}
 	k := &w.key
-	fromB := k.Set(p)
-	slot, dir, created := w.table.Packet(k, fromB, k.Hash(), now, p, wireLen)
+	fromB, hash := k.SetHash(p)
+	slot, dir, created := w.table.Packet(k, fromB, hash, now, p, wireLen)
 	f := &w.feats[slot]
 	t := w.table.Now() // clamped: features never see time run backwards
 	ss := &w.slots[slot]

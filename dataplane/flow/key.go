@@ -31,10 +31,7 @@ func KeyOf(p *packet.Packet) (k Key, fromB bool) {
 // hot path copying a returned 38-byte struct, which the compiler does
 // through overlapping stores that stall the loads after them.
 func (k *Key) Set(p *packet.Packet) (fromB bool) {
-	sp, dp := p.SrcPort, p.DstPort
-	if p.Proto == packet.ProtoESP {
-		sp, dp = 0, 0
-	}
+	sp, dp := ports(p)
 	c := compareAddr(&p.Src, &p.Dst)
 	fromB = c > 0 || (c == 0 && sp > dp)
 	if fromB {
@@ -44,6 +41,23 @@ func (k *Key) Set(p *packet.Packet) (fromB bool) {
 	}
 	k.Proto, k.Version = p.Proto, p.Version
 	return fromB
+}
+
+// SetHash is Set followed by Hash in one pass: the hash is taken from p's
+// own fields, since it does not depend on the order of the endpoints, so
+// it need not wait for k's stores to be read back.
+func (k *Key) SetHash(p *packet.Packet) (fromB bool, hash uint64) {
+	sp, dp := ports(p)
+	hash = mix(endpoint(&p.Src, sp)+endpoint(&p.Dst, dp), p.Proto, p.Version)
+	return k.Set(p), hash
+}
+
+func ports(p *packet.Packet) (sp, dp uint16) {
+	sp, dp = p.SrcPort, p.DstPort
+	if p.Proto == packet.ProtoESP {
+		sp, dp = 0, 0
+	}
+	return sp, dp
 }
 
 // compareAddr orders addresses as bytes.Compare does; two big-endian words
@@ -90,8 +104,12 @@ func endpoint(addr *[16]byte, port uint16) uint64 {
 // The finaliser (xor-shift-multiply rounds) makes every input bit flip
 // about half of the output bits, so hash % n and hash & mask both spread.
 func (k *Key) Hash() uint64 {
-	h := endpoint(&k.A, k.PortA) + endpoint(&k.B, k.PortB)
-	h ^= (uint64(k.Proto)<<8 | uint64(k.Version)) * mulC
+	return mix(endpoint(&k.A, k.PortA)+endpoint(&k.B, k.PortB), k.Proto, k.Version)
+}
+
+// mix adds the protocol to the sum of the endpoint states and finalises.
+func mix(h uint64, proto, version uint8) uint64 {
+	h ^= (uint64(proto)<<8 | uint64(version)) * mulC
 	h ^= h >> 32
 	h *= mulA
 	h ^= h >> 29

@@ -100,6 +100,22 @@ func TestHashSymmetric(t *testing.T) {
 	}
 }
 
+func TestSetHashIsSetThenHash(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 20000 {
+		p := randPacket(r)
+		if i%4 == 0 {
+			p.Proto, p.SPI = packet.ProtoESP, r.Uint32() // ports ignored
+		}
+		var k, k2 Key
+		fromB, h := k.SetHash(&p)
+		fromB2 := k2.Set(&p)
+		if k != k2 || fromB != fromB2 || h != k2.Hash() {
+			t.Fatalf("SetHash(%+v) = %+v, %v, %x; Set and Hash give %+v, %v, %x", p, k, fromB, h, k2, fromB2, k2.Hash())
+		}
+	}
+}
+
 // checkSpread fails if any of n buckets of hash % n holds less than 80%
 // or more than 120% of its share.
 func checkSpread(t *testing.T, name string, hashes []uint64) {

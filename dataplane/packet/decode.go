@@ -231,8 +231,11 @@ func (d *Decoder) ipv4(b []byte, off int, p *Packet) error {
 	}
 	p.Version = 4
 	p.IPOffset = uint32(off)
-	copy(p.Src[:4], h[12:16])
-	copy(p.Dst[:4], h[16:20])
+	// One 8-byte store per address (the rest of it is already zero): the
+	// flow key reads addresses back as 8-byte words, and a load spanning a
+	// narrower store cannot be forwarded from it and stalls.
+	binary.LittleEndian.PutUint64(p.Src[:8], uint64(binary.LittleEndian.Uint32(h[12:16])))
+	binary.LittleEndian.PutUint64(p.Dst[:8], uint64(binary.LittleEndian.Uint32(h[16:20])))
 	p.Proto = h[9]
 	total := binary.BigEndian.Uint16(h[2:])
 	switch {
