@@ -9,27 +9,28 @@ import (
 const bins = 8
 
 // logBin returns 0 below 2^low and then one bin per factor 2^shift,
-// saturating at bins-1. bits.Len64 makes it a handful of instructions,
-// which matters because it runs several times per packet.
-func logBin(v uint64, low, shift int) int {
-	if v < 1<<low {
-		return 0
-	}
-	return min(1+(bits.Len64(v)-low-1)/shift, bins-1)
+// saturating at bins-1. bits.Len64 makes it a handful of branch-free
+// instructions, which matters because it runs several times per packet.
+// The result is unsigned and visibly below bins, so indexing by it needs
+// no bounds check.
+func logBin(v uint64, low, shift uint) uint {
+	// m bits above 2^low: bin ceil(m/shift), 0 for m = 0, without a branch.
+	m := uint(bits.Len64(v >> low))
+	return min((m+shift-1)/shift, bins-1) & (bins - 1) // the mask changes nothing but tells the compiler
 }
 
-func sizeBin(size uint32) int        { return logBin(uint64(size), 6, 1) }
-func iatBin(ns int64) int            { return logBin(uint64(max(ns, 0)), 14, 3) }
-func periodBin(ns int64) int         { return logBin(uint64(max(ns, 0)), 16, 3) }
-func burstBytesBin(bytes uint64) int { return logBin(bytes, 7, 2) }
-func burstPktsBin(pkts uint32) int   { return logBin(uint64(pkts), 1, 1) }
+func sizeBin(size uint32) uint        { return logBin(uint64(size), 6, 1) }
+func iatBin(ns int64) uint            { return logBin(uint64(max(ns, 0)), 14, 3) }
+func periodBin(ns int64) uint         { return logBin(uint64(max(ns, 0)), 16, 3) }
+func burstBytesBin(bytes uint64) uint { return logBin(bytes, 7, 2) }
+func burstPktsBin(pkts uint32) uint   { return logBin(uint64(pkts), 1, 1) }
 
 // signedRow places forward bins in rows 0..7 and backward in 8..15.
-func signedRow(backward bool, bin int) int {
+func signedRow(backward bool, bin uint) uint {
 	if backward {
-		return bins + bin
+		bin += bins
 	}
-	return bin
+	return bin & (2*bins - 1)
 }
 
 // entropyBits is the Shannon entropy in bits of the distribution whose
