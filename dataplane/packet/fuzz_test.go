@@ -34,7 +34,13 @@ func FuzzDecode(f *testing.F) {
 		var errs [2]error
 		for i, decap := range []Decap{0, DecapAll} {
 			var p Packet
-			errs[i] = (&Decoder{Decap: decap}).Decode(frame, link, &p)
+			d := &Decoder{Decap: decap}
+			errs[i] = d.Decode(frame, link, &p)
+			// The fast path must agree with the general one everywhere.
+			var g Packet
+			if err := d.general(frame, link, &g); err != errs[i] || (err == nil && g != p) {
+				t.Fatalf("Decode gave %v, %+v; the general path %v, %+v", errs[i], p, err, g)
+			}
 			if errs[i] != nil {
 				if !isSentinel(errs[i]) {
 					t.Fatalf("non-sentinel error %v", errs[i])
