@@ -107,6 +107,17 @@ func TestSetHashIsSetThenHash(t *testing.T) {
 		if i%4 == 0 {
 			p.Proto, p.SPI = packet.ProtoESP, r.Uint32() // ports ignored
 		}
+		// Ties in each word of the ordering: first half, whole address,
+		// then ports.
+		switch i % 7 {
+		case 1:
+			copy(p.Dst[:8], p.Src[:8])
+		case 2, 3:
+			p.Dst = p.Src
+		}
+		if i%7 == 3 {
+			p.DstPort = p.SrcPort
+		}
 		var k, k2 Key
 		fromB, h := k.SetHash(&p)
 		fromB2 := k2.Set(&p)
