@@ -99,7 +99,6 @@ type Worker struct {
 	vec      []float32
 	slots    []slotState // per flow-table slot, beside feats
 	nextTick int64
-	file     string
 
 	c   Counters
 	pub [numCounters]atomic.Uint64 // c as of the last Publish, for other goroutines
@@ -138,7 +137,7 @@ func (w *Worker) Schema() []string { return w.fx.Schema() }
 
 // SetFile names the capture the following frames come from (offline); it is
 // copied into every record.
-func (w *Worker) SetFile(name string) { w.file, w.rec.File = name, name }
+func (w *Worker) SetFile(name string) { w.rec.File = name }
 
 // Frame runs one frame through the pipeline. wireLen is the frame's length
 // on the wire; now is its timestamp in ns since the epoch.
