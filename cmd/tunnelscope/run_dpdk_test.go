@@ -121,7 +121,9 @@ link_type = %q
 			offline := classifyRecords(t, []string{"--workers", workers}, capture)
 			liveOut := filepath.Join(dir, fmt.Sprintf("live%d-%s.jsonl", i, workers))
 			sumPath := filepath.Join(dir, "summary.json")
-			cmd := exec.Command(os.Args[0], "run", "-c", cfg, "--workers", workers, "--exit-idle", "300ms",
+			// A generous idle limit: a worker descheduled on a busy CI
+			// machine must not end the replay early.
+			cmd := exec.Command(os.Args[0], "run", "-c", cfg, "--workers", workers, "--exit-idle", "1s",
 				"-o", liveOut, "--summary", sumPath)
 			cmd.Env = append(os.Environ(), "TUNNELSCOPE_AS_MAIN=1")
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -441,7 +443,7 @@ device = "net_pcap0,rx_pcap=%s,rx_pcap=%s"
 rx_queues = 2
 `, os.Getpid(), sample, sample)), 0o644)
 	sumPath := filepath.Join(dir, "summary.json")
-	cmd := exec.Command(os.Args[0], "run", "-c", cfg, "--exit-idle", "300ms", "-o", filepath.Join(dir, "out.jsonl"), "--summary", sumPath)
+	cmd := exec.Command(os.Args[0], "run", "-c", cfg, "--exit-idle", "1s", "-o", filepath.Join(dir, "out.jsonl"), "--summary", sumPath)
 	cmd.Env = append(os.Environ(), "TUNNELSCOPE_AS_MAIN=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("run: %v\n%s", err, out)
