@@ -19,6 +19,19 @@ func Dispatch(hash uint64, n int) int {
 	return int((hash >> 32) * uint64(n) >> 32)
 }
 
+// DispatchFrame decodes frame into p and picks the worker of its flow; a
+// frame that does not decode carries no flow and goes to worker 0, which
+// counts it. The live software dispatch and offline --workers both call it,
+// so the rule cannot drift between them.
+func DispatchFrame(dec *packet.Decoder, frame []byte, link packet.LinkType, p *packet.Packet, n int) (worker int, decoded bool) {
+	if dec.Decode(frame, link, p) != nil {
+		return 0, false
+	}
+	var k flow.Key
+	_, hash := k.SetHash(p)
+	return Dispatch(hash, n), true
+}
+
 // Progress reports how far an offline run has got; it is called from the
 // reading goroutine every few thousand frames and at each file's end.
 type Progress func(file string, fileIndex, files int, frames, bytes uint64)
@@ -195,13 +208,7 @@ func (o *Offline) runDispatched(workers []*Worker, files []string) Result {
 			take(i).file = base
 		}
 		err := o.readFile(name, fi, len(files), &fr, func(fr *pcapsrc.Frame) {
-			// Frames that do not decode carry no flow; worker 0 counts them,
-			// exactly as the live dispatch lcore hands them on.
-			i := 0
-			if dec.Decode(fr.Data, fr.Link, &pkt) == nil {
-				k, _ := flow.KeyOf(&pkt)
-				i = Dispatch(k.Hash(), n)
-			}
+			i, _ := DispatchFrame(&dec, fr.Data, fr.Link, &pkt, n)
 			b := take(i)
 			b.frame = append(b.frame, frameRef{off: uint32(len(b.data)), n: uint32(len(fr.Data)),
 				wireLen: fr.WireLen, time: fr.Time, link: fr.Link})

@@ -260,9 +260,6 @@ func (w *Worker) Counters() Counters { return countersFrom(&w.pub) }
 // worker's own thread (or after the worker stopped).
 func (w *Worker) TableStats() flow.Stats { return w.table.Stats() }
 
-// FeatureStats returns the feature extractor's statistics (same rule).
-func (w *Worker) FeatureStats() features.Stats { return w.fx.Stats() }
-
 // EndFile ends every flow of the capture just read (end = "eof") and resets
 // packet time, so the next capture's clock starts afresh.
 func (w *Worker) EndFile() {

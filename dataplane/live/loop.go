@@ -9,7 +9,6 @@ import (
 
 	"github.com/tunnelscope/tunnelscope/dataplane"
 	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
-	"github.com/tunnelscope/tunnelscope/dataplane/flow"
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
 )
 
@@ -78,7 +77,6 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 		wk.w.Decoded(&d.pkt, d.wireLen, d.t)
 		done(d.m, d.t)
 	}
-	var key flow.Key
 
 	for {
 		tsc := dpdk.TSC() // once per iteration: it is a cgo call
@@ -102,15 +100,9 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 						process(m, t, q.link)
 						continue
 					}
-					// Same rule as the offline dispatch: frames that do not
-					// decode go to worker 0.
 					d.m, d.t, d.wireLen, d.link = m, t, m.PktLen(), q.link
-					d.ok = dec.Decode(m.Frame(scratch), q.link, &d.pkt) == nil
-					target := 0
-					if d.ok {
-						key.Set(&d.pkt)
-						target = dataplane.Dispatch(key.Hash(), n)
-					}
+					var target int
+					target, d.ok = dataplane.DispatchFrame(&dec, m.Frame(scratch), q.link, &d.pkt, n)
 					switch {
 					case target == wk.idx:
 						receive(&d)
