@@ -162,8 +162,8 @@ func (w *Worker) Decoded(p *packet.Packet, wireLen uint32, now int64) {
 		w.Tick(now)
 	}
 	k := &w.key
-	fromB, hash := k.SetHash(p)
-	slot, dir, created := w.table.Packet(k, fromB, hash, now, p, wireLen)
+	fromB := k.Set(p)
+	slot, dir, created := w.table.Packet(k, fromB, now, p, wireLen)
 	f := &w.feats[slot]
 	t := w.table.Now() // clamped: features never see time run backwards
 	ss := &w.slots[slot]

@@ -32,7 +32,7 @@ func prepare(n int) prepared {
 }
 
 func (pr *prepared) send(t *Table, i int, now int64) {
-	t.Packet(&pr.k[i], pr.fromB[i], pr.h[i], now, &pr.p[i], pr.p[i].IPLen+frameExtra)
+	t.Packet(&pr.k[i], pr.fromB[i], now, &pr.p[i], pr.p[i].IPLen+frameExtra)
 }
 
 func newTable(tb testing.TB, capacity int) *Table {

@@ -38,7 +38,7 @@ func TestIndexGrows(t *testing.T) {
 		}
 		pkts := distinctPackets(rand.New(rand.NewPCG(uint64(capacity), 1)), capacity)
 		for i := range pkts {
-			tab.Packet(&pkts[i].k, pkts[i].fromB, pkts[i].k.Hash(), int64(i), &pkts[i].p, 60)
+			tab.Packet(&pkts[i].k, pkts[i].fromB, int64(i), &pkts[i].p, 60)
 		}
 		checkInvariants(t, tab)
 		full := 1
@@ -75,7 +75,7 @@ func TestIndexGrowsWithoutAllocating(t *testing.T) {
 		}
 		for ; done < end; done++ {
 			p := &pkts[done]
-			tab.Packet(&p.k, p.fromB, p.k.Hash(), int64(done), &p.p, 60)
+			tab.Packet(&p.k, p.fromB, int64(done), &p.p, 60)
 		}
 	})
 	if len(tab.index) != 8*initialIndex {

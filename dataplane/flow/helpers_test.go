@@ -98,7 +98,7 @@ type result struct {
 func (h *harness) send(p packet.Packet, now int64) result {
 	h.t.Helper()
 	k, fromB := KeyOf(&p)
-	s, d, c := h.tab.Packet(&k, fromB, k.Hash(), now, &p, p.IPLen+frameExtra)
+	s, d, c := h.tab.Packet(&k, fromB, now, &p, p.IPLen+frameExtra)
 	if int(s) >= h.tab.Capacity() {
 		h.t.Fatalf("slot %d outside capacity %d", s, h.tab.Capacity())
 	}

@@ -30,34 +30,16 @@ func KeyOf(p *packet.Packet) (k Key, fromB bool) {
 // travels from B to A. Filling a Key the caller already holds spares the
 // hot path copying a returned 38-byte struct, which the compiler does
 // through overlapping stores that stall the loads after them.
-func (k *Key) Set(p *packet.Packet) (fromB bool) {
-	sp, dp := ports(p)
-	c := compareAddr(&p.Src, &p.Dst)
-	fromB = c > 0 || (c == 0 && sp > dp)
-	if fromB {
-		k.A, k.PortA, k.B, k.PortB = p.Dst, dp, p.Src, sp
-	} else {
-		k.A, k.PortA, k.B, k.PortB = p.Src, sp, p.Dst, dp
-	}
-	k.Proto, k.Version = p.Proto, p.Version
-	return fromB
-}
-
-// SetHash is Set followed by Hash in one pass: the hash is taken from p's
-// own fields, since it does not depend on the order of the endpoints, so
-// it need not wait for k's stores to be read back.
 //
 // It orders and stores the endpoints without a branch: which way a packet
-// travels is a coin toss to the branch predictor, and Set's branch on it
+// travels is a coin toss to the branch predictor, and a branch on it
 // mispredicted on about half of all packets. (Src, SrcPort) > (Dst,
 // DstPort) is the borrow out of the three-word subtraction of the first
 // from the second, most significant word first as bytes.Compare orders.
-func (k *Key) SetHash(p *packet.Packet) (fromB bool, hash uint64) {
+func (k *Key) Set(p *packet.Packet) (fromB bool) {
 	sp, dp := ports(p)
 	s0, s1 := binary.LittleEndian.Uint64(p.Src[:8]), binary.LittleEndian.Uint64(p.Src[8:])
 	d0, d1 := binary.LittleEndian.Uint64(p.Dst[:8]), binary.LittleEndian.Uint64(p.Dst[8:])
-	hash = mix(endpointWords(s0, s1, sp)+endpointWords(d0, d1, dp), p.Proto, p.Version)
-
 	_, borrow := bits.Sub64(uint64(dp), uint64(sp), 0)
 	_, borrow = bits.Sub64(bits.ReverseBytes64(d1), bits.ReverseBytes64(s1), borrow)
 	_, borrow = bits.Sub64(bits.ReverseBytes64(d0), bits.ReverseBytes64(s0), borrow)
@@ -69,7 +51,18 @@ func (k *Key) SetHash(p *packet.Packet) (fromB bool, hash uint64) {
 	binary.LittleEndian.PutUint64(k.B[8:], d1^x1)
 	k.PortA, k.PortB = sp^xp, dp^xp
 	k.Proto, k.Version = p.Proto, p.Version
-	return borrow != 0, hash
+	return borrow != 0
+}
+
+// SetHash is Set followed by Hash, with the hash taken from p's own
+// fields: it does not depend on the order of the endpoints, so it need not
+// wait for k's stores to be read back.
+func (k *Key) SetHash(p *packet.Packet) (fromB bool, hash uint64) {
+	sp, dp := ports(p)
+	s0, s1 := binary.LittleEndian.Uint64(p.Src[:8]), binary.LittleEndian.Uint64(p.Src[8:])
+	d0, d1 := binary.LittleEndian.Uint64(p.Dst[:8]), binary.LittleEndian.Uint64(p.Dst[8:])
+	hash = mix(endpointWords(s0, s1, sp)+endpointWords(d0, d1, dp), p.Proto, p.Version)
+	return k.Set(p), hash
 }
 
 func ports(p *packet.Packet) (sp, dp uint16) {
@@ -78,22 +71,6 @@ func ports(p *packet.Packet) (sp, dp uint16) {
 		sp, dp = 0, 0
 	}
 	return sp, dp
-}
-
-// compareAddr orders addresses as bytes.Compare does; two big-endian words
-// compare in that order without a call.
-func compareAddr(a, b *[16]byte) int {
-	a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
-	if a0 == b0 {
-		a0, b0 = binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])
-	}
-	switch {
-	case a0 < b0:
-		return -1
-	case a0 > b0:
-		return 1
-	}
-	return 0
 }
 
 // Odd multipliers with well-spread bits; any such constants work, these
