@@ -9,7 +9,6 @@ import (
 	"bufio"
 	"io"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/tunnelscope/tunnelscope/dataplane"
@@ -35,9 +34,9 @@ func AppendJSON(dst []byte, r *dataplane.Record) []byte {
 	dst = append(dst, `","dport":`...)
 	dst = strconv.AppendUint(dst, uint64(r.DstPort), 10)
 	dst = append(dst, `,"first_seen":"`...)
-	dst = time.Unix(0, r.First).UTC().AppendFormat(dst, TimeLayout)
+	dst = appendTime(dst, r.First)
 	dst = append(dst, `","last_seen":"`...)
-	dst = time.Unix(0, r.Last).UTC().AppendFormat(dst, TimeLayout)
+	dst = appendTime(dst, r.Last)
 	dst = append(dst, `","pkts_fwd":`...)
 	dst = strconv.AppendUint(dst, r.Pkts[0], 10)
 	dst = append(dst, `,"pkts_bwd":`...)
