@@ -8,6 +8,7 @@ package ring
 
 import (
 	"fmt"
+	"reflect"
 	"sync/atomic"
 )
 
@@ -26,6 +27,7 @@ type SPSC[T any] struct {
 	_     [cacheLine - 16]byte
 	mask  uint64
 	buf   []T
+	clear bool // T holds pointers: Pop zeroes the slot it read
 }
 
 // New makes a ring of size slots; size must be a power of two.
@@ -33,7 +35,26 @@ func New[T any](size int) (*SPSC[T], error) {
 	if size < 2 || size&(size-1) != 0 {
 		return nil, fmt.Errorf("ring size %d is not a power of two of at least 2", size)
 	}
-	return &SPSC[T]{mask: uint64(size - 1), buf: make([]T, size)}, nil
+	return &SPSC[T]{mask: uint64(size - 1), buf: make([]T, size), clear: hasPointers(reflect.TypeFor[T]())}, nil
+}
+
+// hasPointers reports whether a value of t can hold a reference the
+// garbage collector follows.
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.UnsafePointer, reflect.Map, reflect.Chan, reflect.Func,
+		reflect.Interface, reflect.Slice, reflect.String:
+		return true
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Push copies *v into the ring; false means the ring is full (the caller
@@ -61,8 +82,14 @@ func (r *SPSC[T]) Pop(v *T) bool {
 		}
 	}
 	*v = r.buf[h&r.mask]
-	var zero T
-	r.buf[h&r.mask] = zero // drop references so the GC can free them
+	if r.clear {
+		// Drop references so the GC can free them. Pointer-free slots
+		// are left as they are: a write would only pull the line into
+		// this core's cache in the modified state, and the producer's
+		// next write to it would then have to fetch it back.
+		var zero T
+		r.buf[h&r.mask] = zero
+	}
 	r.head2.Store(h + 1)
 	return true
 }

@@ -1,9 +1,11 @@
 package ring
 
 import (
+	"reflect"
 	"runtime"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 func TestSizeMustBePowerOfTwo(t *testing.T) {
@@ -87,5 +89,48 @@ func BenchmarkPushPop(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		r.Push(&v)
 		r.Pop(&v)
+	}
+}
+
+func TestHasPointers(t *testing.T) {
+	type flat struct {
+		a uint64
+		b [4]byte
+		c struct{ d int32 }
+	}
+	type deep struct {
+		a uint64
+		b [2]struct{ s string }
+	}
+	cases := []struct {
+		t    reflect.Type
+		want bool
+	}{
+		{reflect.TypeFor[int](), false},
+		{reflect.TypeFor[flat](), false},
+		{reflect.TypeFor[[0]*int](), false},
+		{reflect.TypeFor[uintptr](), false},
+		{reflect.TypeFor[*int](), true},
+		{reflect.TypeFor[deep](), true},
+		{reflect.TypeFor[[]byte](), true},
+		{reflect.TypeFor[unsafe.Pointer](), true},
+		{reflect.TypeFor[any](), true},
+	}
+	for _, c := range cases {
+		if got := hasPointers(c.t); got != c.want {
+			t.Errorf("hasPointers(%v) = %v, want %v", c.t, got, c.want)
+		}
+	}
+}
+
+// A ring of pointers must not keep what it handed out alive.
+func TestPopDropsReferences(t *testing.T) {
+	r, _ := New[*int](4)
+	v := new(int)
+	r.Push(&v)
+	var out *int
+	r.Pop(&out)
+	if r.buf[0] != nil {
+		t.Fatal("popped slot still holds its pointer")
 	}
 }
