@@ -186,6 +186,15 @@ type Mbuf struct{ p unsafe.Pointer }
 // IsNil reports the end of a segment chain.
 func (m Mbuf) IsNil() bool { return m.p == nil }
 
+// Handle is m as an integer, for pointer-free structs (the dispatch rings)
+// to carry: the garbage collector neither scans them nor puts write
+// barriers on their copies. MbufOf turns it back; mbufs live in C memory,
+// which never moves, so the round trip is exact.
+func (m Mbuf) Handle() uintptr { return uintptr(m.p) }
+
+// MbufOf is the Mbuf whose Handle is h (0: the nil Mbuf).
+func MbufOf(h uintptr) Mbuf { return Mbuf{*(*unsafe.Pointer)(unsafe.Pointer(&h))} }
+
 func (m Mbuf) u16(off uintptr) uint16 { return *(*uint16)(unsafe.Add(m.p, off)) }
 
 // Data is this segment's bytes. It points into the mbuf: valid until the

@@ -185,12 +185,16 @@ type worker struct {
 	stamped       bool // packet time comes from device timestamps, not the TSC
 }
 
-// dispatched carries a packet to the worker that owns its flow, already
-// decoded (ok), so that core never reads the packet's bytes, only frees the
-// mbuf. A frame that did not decode travels undecoded to worker 0, which
-// counts it exactly as the offline dispatch does.
+// dispatched carries a packet to the worker that owns its flow. A decoded
+// packet (ok) travels as its decoded view alone: the receiving lcore never
+// touches the mbuf, which its receiver frees at once, so no mbuf header
+// crosses between cores and each lcore's mempool cache takes back what it
+// handed out. A frame that did not decode travels undecoded, with its mbuf,
+// to worker 0, which counts it exactly as the offline dispatch does. The
+// struct is pointer-free (the mbuf as a handle), so ring copies are plain
+// moves.
 type dispatched struct {
-	m       dpdk.Mbuf
+	mbuf    uintptr // dpdk.Mbuf.Handle of the frame when !ok, else 0
 	t       int64
 	wireLen uint32
 	link    packet.LinkType

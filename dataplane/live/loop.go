@@ -71,11 +71,13 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	// receive handles what arrives over a dispatch ring.
 	receive := func(d *dispatched) {
 		if !d.ok {
-			process(d.m, d.t, d.link)
+			process(dpdk.MbufOf(d.mbuf), d.t, d.link)
 			return
 		}
 		wk.w.Decoded(&d.pkt, d.wireLen, d.t)
-		done(d.m, d.t)
+		if wk.stamped {
+			lastPkt = max(lastPkt, d.t)
+		}
 	}
 
 	for {
@@ -100,14 +102,25 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 						process(m, t, q.link)
 						continue
 					}
-					d.m, d.t, d.wireLen, d.link = m, t, m.PktLen(), q.link
+					d.t, d.wireLen, d.link = t, m.PktLen(), q.link
 					var target int
 					target, d.ok = dataplane.DispatchFrame(&dec, m.Frame(scratch), q.link, &d.pkt, n)
+					d.mbuf = 0
+					if !d.ok {
+						d.mbuf = m.Handle()
+					}
 					switch {
 					case target == wk.idx:
 						receive(&d)
+						if d.ok {
+							done(m, t)
+						}
 					case !wk.out[target].Push(&d):
 						wk.dispatchDrops.Add(1)
+						free.Set(nfree, m)
+						nfree++
+					case d.ok:
+						// The receiver has all it needs in d.pkt.
 						free.Set(nfree, m)
 						nfree++
 					}
