@@ -29,6 +29,18 @@ func TestHelpAndVersion(t *testing.T) {
 		if code != 0 || !strings.Contains(out+errOut, "Usage: tunnelscope "+cmd) {
 			t.Errorf("%s --help: exit %d, output %q", cmd, code, out+errOut)
 		}
+		if !strings.Contains(out+errOut, "Flags:") {
+			continue // run in a build without DPDK
+		}
+		// Each flag once, short and long name together.
+		for _, want := range []string{"-c, --config ", "-o, --out "} {
+			if n := strings.Count(out+errOut, want); n != 1 {
+				t.Errorf("%s --help lists %q %d times:\n%s", cmd, want, n, out+errOut)
+			}
+		}
+		if strings.Contains(out+errOut, "--c ") || strings.Contains(out+errOut, "--o ") {
+			t.Errorf("%s --help shows a one-letter flag as long:\n%s", cmd, out+errOut)
+		}
 	}
 	if code, _, errOut := run(t, "frobnicate"); code != 2 || !strings.Contains(errOut, "frobnicate") {
 		t.Errorf("unknown command: %d %q", code, errOut)

@@ -89,14 +89,12 @@ func newFlagSet(name, synopsis, about string, stderr io.Writer) *flagSet {
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprintf(out, "Usage: tunnelscope %s %s\n\n%s\n\nFlags:\n", name, synopsis, about)
-		seen := map[string]bool{}
 		fs.VisitAll(func(f *flag.Flag) {
-			if seen[f.Usage] {
-				return
+			if len(f.Name) == 1 && fs.twin(f) != "" {
+				return // listed with its long name
 			}
-			seen[f.Usage] = true
 			names := "--" + f.Name
-			if short := fs.shortOf(f); short != "" {
+			if short := fs.twin(f); short != "" {
 				names = "-" + short + ", " + names
 			}
 			fmt.Fprintf(out, "  %-22s %s", names, f.Usage)
@@ -109,14 +107,17 @@ func newFlagSet(name, synopsis, about string, stderr io.Writer) *flagSet {
 	return fs
 }
 
-func (fs *flagSet) shortOf(long *flag.Flag) string {
-	short := ""
-	fs.VisitAll(func(f *flag.Flag) {
-		if len(f.Name) == 1 && f.Usage == long.Usage && f.Name != long.Name {
-			short = f.Name
+// twin is the other name of f's flag: the one-letter name of a long flag,
+// or the long name of a one-letter one ("" when it has none). The two are
+// registered as separate flags sharing a variable and a usage text.
+func (fs *flagSet) twin(f *flag.Flag) string {
+	other := ""
+	fs.VisitAll(func(g *flag.Flag) {
+		if g.Name != f.Name && g.Usage == f.Usage && (len(g.Name) == 1) != (len(f.Name) == 1) {
+			other = g.Name
 		}
 	})
-	return short
+	return other
 }
 
 func (fs *flagSet) stringVar(p *string, short, long, def, usage string) {
