@@ -27,9 +27,7 @@ func DispatchFrame(dec *packet.Decoder, frame []byte, link packet.LinkType, p *p
 	if dec.Decode(frame, link, p) != nil {
 		return 0, false
 	}
-	var k flow.Key
-	_, hash := k.SetHash(p)
-	return Dispatch(hash, n), true
+	return Dispatch(flow.HashOf(p), n), true
 }
 
 // Progress reports how far an offline run has got; it is called from the

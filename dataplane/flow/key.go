@@ -54,15 +54,14 @@ func (k *Key) Set(p *packet.Packet) (fromB bool) {
 	return borrow != 0
 }
 
-// SetHash is Set followed by Hash, with the hash taken from p's own
-// fields: it does not depend on the order of the endpoints, so it need not
-// wait for k's stores to be read back.
-func (k *Key) SetHash(p *packet.Packet) (fromB bool, hash uint64) {
+// HashOf is the Hash of p's key, computed from p's own fields without
+// building the key: the hash does not depend on the order of the
+// endpoints. The dispatch stages use it, as they need only the hash.
+func HashOf(p *packet.Packet) uint64 {
 	sp, dp := ports(p)
 	s0, s1 := binary.LittleEndian.Uint64(p.Src[:8]), binary.LittleEndian.Uint64(p.Src[8:])
 	d0, d1 := binary.LittleEndian.Uint64(p.Dst[:8]), binary.LittleEndian.Uint64(p.Dst[8:])
-	hash = mix(endpointWords(s0, s1, sp)+endpointWords(d0, d1, dp), p.Proto, p.Version)
-	return k.Set(p), hash
+	return mix(endpointWords(s0, s1, sp)+endpointWords(d0, d1, dp), p.Proto, p.Version)
 }
 
 func ports(p *packet.Packet) (sp, dp uint16) {
