@@ -13,6 +13,7 @@ pkgs=(
   shellcheck                                      # lint for scripts/
   vagrant                                         # `vagrant validate` of the Vagrantfile in scripts/lint.sh
   lua5.4                                          # luac -p of scripts/pktgen/*.lua in scripts/lint.sh
+  valgrind                                        # scripts/count-instructions.sh (cachegrind)
 )
 
 missing=()
