@@ -19,11 +19,41 @@ func logBin(v uint64, low, shift uint) uint {
 	return min((m+shift-1)/shift, bins-1) & (bins - 1) // the mask changes nothing but tells the compiler
 }
 
-func sizeBin(size uint32) uint        { return logBin(uint64(size), 6, 1) }
-func iatBin(ns int64) uint            { return logBin(uint64(max(ns, 0)), 14, 3) }
-func periodBin(ns int64) uint         { return logBin(uint64(max(ns, 0)), 16, 3) }
-func burstBytesBin(bytes uint64) uint { return logBin(bytes, 7, 2) }
-func burstPktsBin(pkts uint32) uint   { return logBin(uint64(pkts), 1, 1) }
+// binTable maps bits.Len64(v) to logBin(v, low, shift): the bin depends on
+// v only through its bit length, so a 65-byte table replaces the shift,
+// the division and the clamp on the per-packet path.
+type binTable [65]uint8
+
+func makeBinTable(low, shift uint) (t binTable) {
+	for n := range t {
+		v := uint64(0)
+		if n > 0 {
+			v = 1 << (n - 1)
+		}
+		t[n] = uint8(logBin(v, low, shift))
+	}
+	return t
+}
+
+var (
+	sizeBins       = makeBinTable(6, 1)
+	iatBins        = makeBinTable(14, 3)
+	periodBins     = makeBinTable(16, 3)
+	burstBytesBins = makeBinTable(7, 2)
+	burstPktsBins  = makeBinTable(1, 1)
+)
+
+// lookup is t's bin for v; the mask tells the compiler the result is
+// below bins, so indexing by it needs no bounds check.
+func (t *binTable) lookup(v uint64) uint {
+	return uint(t[bits.Len64(v)]) & (bins - 1)
+}
+
+func sizeBin(size uint32) uint        { return sizeBins.lookup(uint64(size)) }
+func iatBin(ns int64) uint            { return iatBins.lookup(uint64(max(ns, 0))) }
+func periodBin(ns int64) uint         { return periodBins.lookup(uint64(max(ns, 0))) }
+func burstBytesBin(bytes uint64) uint { return burstBytesBins.lookup(bytes) }
+func burstPktsBin(pkts uint32) uint   { return burstPktsBins.lookup(uint64(pkts)) }
 
 // signedRow places forward bins in rows 0..7 and backward in 8..15.
 func signedRow(backward bool, bin uint) uint {
