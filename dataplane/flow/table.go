@@ -256,14 +256,13 @@ func (t *Table) Packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen
 	if now >= t.nextCheck {
 		t.expire(now)
 	}
-	syn := k.Proto == packet.ProtoTCP && p.TCPFlags&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn
 	s, ok := t.last, false
 	if s != nilSlot && t.slab[s].Key.equal(k) {
 		ok = true
 	} else {
 		s, ok = t.lookup(k, k.Hash())
 	}
-	if ok && syn && t.slab[s].tcp&tcpClosing != 0 {
+	if ok && t.slab[s].tcp&tcpClosing != 0 && isSYN(k, p) {
 		// A fresh connection on a tuple whose previous one is closing.
 		t.stats.Reused++
 		t.end(s, t.slab[s].closeReason())
@@ -297,6 +296,11 @@ func (t *Table) Packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen
 		t.pushRecent(s)
 	}
 	return uint32(s), dir, created
+}
+
+// isSYN reports a connection's opening SYN (not the SYN-ACK answering it).
+func isSYN(k *Key, p *packet.Packet) bool {
+	return k.Proto == packet.ProtoTCP && p.TCPFlags&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn
 }
 
 // trackClose moves a TCP flow to closing on a RST or on the second
