@@ -149,7 +149,14 @@ func (a *iatStats) add(welford bool, x int64) bool {
 
 func (a *iatStats) extremes(x int64) {
 	us := math.Float32bits(float32(float64(x) * 1e-3))
-	a.min, a.max = min(a.min, us), max(a.max, us)
+	// Branches, not min and max: a new extreme is rare after a flow's
+	// first packets, so they predict well and spare two stores a packet.
+	if us < a.min {
+		a.min = us
+	}
+	if us > a.max {
+		a.max = us
+	}
 }
 
 // addWelford folds the k-th IAT, t-prev, of a sequence that started at
