@@ -49,8 +49,9 @@ type Source struct {
 	ng bool
 	be bool // the pcap file or the current pcapng section is big-endian
 	// pcap only
-	nano bool
-	link packet.LinkType
+	nano   bool
+	fracNs int64 // ns per unit of a record's fraction field: 1 (nano) or 1000
+	link   packet.LinkType
 	// pcapng: the current section's interfaces, by interface ID
 	ifaces []iface
 }
@@ -132,6 +133,10 @@ func (s *Source) header() error {
 	default:
 		return ErrNotCapture
 	}
+	s.fracNs = 1000
+	if s.nano {
+		s.fracNs = 1
+	}
 	if err := s.in.fill(24); err != nil {
 		return fmt.Errorf("pcap header: %w", ErrNotCapture)
 	}
@@ -177,6 +182,10 @@ func (s *Source) Frames() uint64 { return s.n }
 // ErrTruncated (wrapped with the file name and frame number) when the file
 // stops inside a record, and a wrapped error for a corrupt record.
 func (s *Source) Next(fr *Frame) error {
+	if !s.ng && s.pcapRecord(fr) {
+		s.n++
+		return nil
+	}
 	var err error
 	if s.ng {
 		err = s.nextNG(fr)
@@ -199,15 +208,44 @@ func (s *Source) Next(fr *Frame) error {
 // Close releases the file.
 func (s *Source) Close() error { return s.f.Close() }
 
-func (s *Source) nextPcap(fr *Frame) error {
+// pcapRecord is the common case of nextPcap, kept free of calls so that
+// nothing is spilled around them: a whole, well-formed record already in
+// the buffer. It reports false, having changed nothing, for anything else,
+// which nextPcap then handles (refills, errors).
+func (s *Source) pcapRecord(fr *Frame) bool {
 	in := &s.in
 	if in.end-in.pos < 16 {
-		if err := in.fill(16); err != nil {
-			return err
-		}
+		return false
 	}
 	h := in.buf[in.pos : in.pos+16]
-	sec, frac, capLen, wireLen := s.u32(h), s.u32(h[4:]), s.u32(h[8:]), s.u32(h[12:])
+	var sec, frac, capLen, wireLen uint32
+	if s.be {
+		sec, frac = binary.BigEndian.Uint32(h[0:]), binary.BigEndian.Uint32(h[4:])
+		capLen, wireLen = binary.BigEndian.Uint32(h[8:]), binary.BigEndian.Uint32(h[12:])
+	} else {
+		sec, frac = binary.LittleEndian.Uint32(h[0:]), binary.LittleEndian.Uint32(h[4:])
+		capLen, wireLen = binary.LittleEndian.Uint32(h[8:]), binary.LittleEndian.Uint32(h[12:])
+	}
+	if capLen > wireLen || capLen > maxRecord || in.end-in.pos-16 < int(capLen) {
+		return false
+	}
+	start := in.pos + 16
+	end := start + int(capLen)
+	fr.Data = in.buf[start:end:end]
+	fr.WireLen, fr.Time, fr.Link = wireLen, int64(sec)*1e9+int64(frac)*s.fracNs, s.link
+	in.pos = end
+	return true
+}
+
+// nextPcap reads a record that pcapRecord could not: one not yet (or not
+// wholly) in the buffer, or a corrupt one.
+func (s *Source) nextPcap(fr *Frame) error {
+	in := &s.in
+	if err := in.fill(16); err != nil {
+		return err
+	}
+	h := in.buf[in.pos : in.pos+16]
+	capLen, wireLen := s.u32(h[8:]), s.u32(h[12:])
 	// Writers have put snaplens below the records they write; trust the
 	// records, within reason.
 	if capLen > maxRecord {
@@ -216,18 +254,13 @@ func (s *Source) nextPcap(fr *Frame) error {
 	if capLen > wireLen {
 		return fmt.Errorf("%w: capture length exceeds original packet length: %d > %d", ErrCorrupt, capLen, wireLen)
 	}
-	n := 16 + int(capLen)
-	if in.end-in.pos < n {
-		if err := in.fill(n); err != nil {
-			return unexpected(err)
-		}
+	if err := in.fill(16 + int(capLen)); err != nil {
+		return unexpected(err)
 	}
-	if !s.nano {
-		frac *= 1000
+	if !s.pcapRecord(fr) {
+		// The record is whole and its lengths were checked above.
+		return fmt.Errorf("%w: record of %d bytes not readable", ErrCorrupt, capLen)
 	}
-	fr.Data = in.buf[in.pos+16 : in.pos+n : in.pos+n]
-	fr.WireLen, fr.Time, fr.Link = max(wireLen, uint32(len(fr.Data))), int64(sec)*1e9+int64(frac), s.link
-	in.pos += n
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/tunnelscope/tunnelscope/internal/reference"
 )
@@ -139,5 +140,49 @@ func TestLinkTypeAbove255(t *testing.T) {
 	}
 	if frames[0].Link != 276 {
 		t.Errorf("link type %d, want 276", frames[0].Link)
+	}
+}
+
+// A reader that hands over one byte at a time leaves no record whole in the
+// buffer ahead of time, so every record takes the refilling path; the
+// frames must be exactly those of the in-buffer path that Open takes.
+func TestRefillPathMatchesBufferedPath(t *testing.T) {
+	data, err := reference.SharedData(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"tor.pcap", "nfsv3.pcap", "dlt_ppp.pcap", "esp.pcapng", "sll2_tls.pcap"} {
+		path := filepath.Join(data, "pcap", name)
+		want, err := readAll(t, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := newSource(name, iotest.OneByteReader(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; ; i++ {
+			var fr Frame
+			err := s.Next(&fr)
+			if err == io.EOF {
+				if i != len(want) {
+					t.Errorf("%s: %d frames one byte at a time, %d buffered", name, i, len(want))
+				}
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: frame %d: %v", name, i+1, err)
+			}
+			w := want[i]
+			if string(fr.Data) != string(w.Data) || fr.WireLen != w.WireLen || fr.Time != w.Time || fr.Link != w.Link {
+				t.Fatalf("%s: frame %d differs: %d bytes/%d/%d/%d, buffered %d bytes/%d/%d/%d",
+					name, i+1, len(fr.Data), fr.WireLen, fr.Time, fr.Link, len(w.Data), w.WireLen, w.Time, w.Link)
+			}
+		}
+		f.Close()
 	}
 }
