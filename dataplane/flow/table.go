@@ -252,6 +252,35 @@ func (t *Table) Packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen
 		t.stats.Backwards++
 		now = t.now
 	}
+	// The common case, kept free of calls so that nothing is spilled
+	// around them: the previous packet's flow again, with no timer due,
+	// already last on its recency list, and no FIN or RST to follow
+	// (TCPFlags is 0 for other protocols).
+	if s := t.last; s != nilSlot && now < t.nextCheck && p.TCPFlags&(packet.TCPFin|packet.TCPRst) == 0 {
+		e := &t.slab[s]
+		if e.Key.equal(k) && t.rec[e.rclass].tail == s && (e.tcp&tcpClosing == 0 || !isSYN(k, p)) {
+			t.now = now
+			return uint32(s), e.count(fromB, p, frameLen, now), false
+		}
+	}
+	return t.packet(k, fromB, now, p, frameLen)
+}
+
+// count adds a packet to e and returns its direction.
+func (e *Entry) count(fromB bool, p *packet.Packet, frameLen uint32, now int64) Dir {
+	dir := Backward
+	if fromB != e.FwdIsA {
+		dir = Forward
+	}
+	e.Pkts[dir]++
+	e.Bytes[dir] += uint64(p.IPLen)
+	e.FrameBytes[dir] += uint64(frameLen)
+	e.Last = now
+	return dir
+}
+
+// packet is Packet in general, for a time now no earlier than t.now.
+func (t *Table) packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen uint32) (slot uint32, dir Dir, created bool) {
 	t.now = now
 	if now >= t.nextCheck {
 		t.expire(now)
@@ -274,16 +303,7 @@ func (t *Table) Packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen
 	}
 	t.last = s
 	e := &t.slab[s]
-	if fromB != e.FwdIsA {
-		dir = Forward
-	} else {
-		dir = Backward
-	}
-	e.Pkts[dir]++
-	e.Bytes[dir] += uint64(p.IPLen)
-	e.FrameBytes[dir] += uint64(frameLen)
-	e.Last = now
-
+	dir = e.count(fromB, p, frameLen, now)
 	from := e.rclass
 	if k.Proto == packet.ProtoTCP && e.tcp&tcpClosing == 0 {
 		trackClose(e, dir, p.TCPFlags)
