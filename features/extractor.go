@@ -74,9 +74,45 @@ func (x *Extractor) Packet(f *Flow, backward bool, now int64, size, payload uint
 	if backward {
 		d = 1
 	}
-	n := f.packets()
+	s := &f.dir[d]
 	prev := f.lastTime()
 	t := max(now, prev) // the caller promises order; a step back counts as IAT 0
+	// The steady state of a long flow, kept free of calls but the
+	// histogram's: past the hot buffer, this direction seen before, both
+	// IAT moments still exact integers with room for this packet's square.
+	if f.welford == 0 && s.pkts != 0 && f.packets() > HotPackets {
+		iat, dirIAT := t-prev, t-s.last
+		hiAll, loAll := bits.Mul64(uint64(iat), uint64(iat))
+		accAll, cAll := bits.Add64(f.iat.acc, loAll, 0)
+		hiDir, loDir := bits.Mul64(uint64(dirIAT), uint64(dirIAT))
+		accDir, cDir := bits.Add64(s.iat.acc, loDir, 0)
+		if hiAll|cAll|hiDir|cDir == 0 {
+			f.iat.acc, s.iat.acc = accAll, accDir
+			f.iat.extremes(iat)
+			s.iat.extremes(dirIAT)
+			f.countSize(d, size, payload, t)
+			f.countFlags(tcpFlags)
+			if backward {
+				f.countEntropy(size, dirIAT)
+			}
+			if f.slot == 0 {
+				return false
+			}
+			return x.pool[f.slot-1].add(backward, t, iat, size, x.window, x.gap)
+		}
+	}
+	return x.packet(f, backward, t, size, payload, tcpFlags)
+}
+
+// packet is Packet in general, for a time t no earlier than the flow's
+// last packet.
+func (x *Extractor) packet(f *Flow, backward bool, t int64, size, payload uint32, tcpFlags uint8) bool {
+	d := 0
+	if backward {
+		d = 1
+	}
+	n := f.packets()
+	prev := f.lastTime()
 	var iat, first int64
 	if n > 0 {
 		iat, first = t-prev, f.firstTime()
@@ -86,42 +122,33 @@ func (x *Extractor) Packet(f *Flow, backward bool, now int64, size, payload uint
 	}
 
 	s := &f.dir[d]
-	size16 := uint16(min(size, math.MaxUint16))
 	dirIAT := int64(-1)
 	if s.pkts == 0 {
 		s.first = t
-		f.sizeMin[d], f.sizeMax[d] = size16, size16
+		f.sizeMin[d], f.sizeMax[d] = math.MaxUint16, 0
 	} else {
 		dirIAT = t - s.last
 		if bit := welfordFwd << d; !s.iat.add(f.welford&bit != 0, dirIAT) {
 			addWelford(&s.iat, &f.welford, bit, s.pkts, s.first, s.last, t)
 		}
-		f.sizeMin[d], f.sizeMax[d] = min(f.sizeMin[d], size16), max(f.sizeMax[d], size16)
 	}
-	s.pkts++
-	s.bytes += uint64(size)
-	s.payload += uint64(payload)
-	s.sizeSq += uint64(size) * uint64(size)
-	s.last = t
+	f.countSize(d, size, payload, t)
 	if n > 0 {
 		if !f.iat.add(f.welford&welfordAll != 0, iat) {
 			addWelford(&f.iat, &f.welford, welfordAll, n, first, prev, t)
 		}
 	}
-	for fl := tcpFlags; fl != 0; fl &= fl - 1 {
-		inc32(&f.flags[bits.TrailingZeros8(fl)])
-	}
+	f.countFlags(tcpFlags)
 
 	if n < HotPackets {
 		f.putHot(int(n), backward, size, iat)
 		return false
 	}
-	if backward {
-		sizes, iats := f.entropyCounts()
+	if backward && dirIAT >= 0 {
+		f.countEntropy(size, dirIAT)
+	} else if backward {
+		sizes, _ := f.entropyCounts()
 		inc32(&sizes[sizeBin(size)])
-		if dirIAT >= 0 {
-			inc32(&iats[iatBin(dirIAT)])
-		}
 	}
 	if f.slot == 0 {
 		return false

@@ -90,6 +90,34 @@ func (f *Flow) putHot(i int, backward bool, size uint32, dt int64) {
 	f.ov[HotPackets+2*i+1] = uint32(uint64(dt) >> 32)
 }
 
+// countSize adds a packet of size bytes (payload of them L4 payload) at
+// time t to direction d's counts and size extremes.
+func (f *Flow) countSize(d int, size, payload uint32, t int64) {
+	s := &f.dir[d&1]
+	size16 := uint16(min(size, math.MaxUint16))
+	f.sizeMin[d&1], f.sizeMax[d&1] = min(f.sizeMin[d&1], size16), max(f.sizeMax[d&1], size16)
+	s.pkts++
+	s.bytes += uint64(size)
+	s.payload += uint64(payload)
+	s.sizeSq += uint64(size) * uint64(size)
+	s.last = t
+}
+
+// countFlags counts each TCP flag set in flags.
+func (f *Flow) countFlags(flags uint8) {
+	for fl := flags; fl != 0; fl &= fl - 1 {
+		inc32(&f.flags[bits.TrailingZeros8(fl)])
+	}
+}
+
+// countEntropy adds a backward packet past the hot buffer to the entropy
+// counts: its size, and its IAT since the previous backward packet.
+func (f *Flow) countEntropy(size uint32, dirIAT int64) {
+	sizes, iats := f.entropyCounts()
+	inc32(&sizes[sizeBin(size)])
+	inc32(&iats[iatBin(dirIAT)])
+}
+
 // hotPkt is one buffered packet with its absolute time restored.
 type hotPkt struct {
 	t, iat   int64
