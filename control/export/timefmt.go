@@ -20,22 +20,34 @@ func appendTime(dst []byte, ns int64) []byte {
 	// Filled in place and appended once: appending byte by byte checks
 	// capacity thirty times.
 	b := [30]byte{4: '-', 7: '-', 10: 'T', 13: ':', 16: ':', 19: '.', 29: 'Z'}
-	digits(b[0:4], y)
-	digits(b[5:7], m)
-	digits(b[8:10], d)
-	digits(b[11:13], daySec/3600)
-	digits(b[14:16], daySec/60%60)
-	digits(b[17:19], daySec%60)
-	digits(b[20:29], frac)
+	pair(b[0:2], y/100)
+	pair(b[2:4], y%100)
+	pair(b[5:7], m)
+	pair(b[8:10], d)
+	pair(b[11:13], daySec/3600)
+	pair(b[14:16], daySec/60%60)
+	pair(b[17:19], daySec%60)
+	hi, lo := frac/1e5, frac%1e5 // 4 and 5 digits
+	pair(b[20:22], hi/100)
+	pair(b[22:24], hi%100)
+	b[24] = byte('0' + lo/1e4)
+	lo %= 1e4
+	pair(b[25:27], lo/100)
+	pair(b[27:29], lo%100)
 	return append(dst, b[:]...)
 }
 
-// digits writes v into b as len(b) decimal digits, zero-padded.
-func digits(b []byte, v uint64) {
-	for i := len(b) - 1; i >= 0; i-- {
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
+// twoDigits holds "00" to "99": a pair of digits per lookup halves the
+// divisions of writing a number.
+const twoDigits = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
+	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" +
+	"60616263646566676869" + "70717273747576777879" + "80818283848586878889" +
+	"90919293949596979899"
+
+// pair writes v (below 100) into b[0:2] as two digits.
+func pair(b []byte, v uint64) {
+	i := v % 100 * 2
+	b[0], b[1] = twoDigits[i], twoDigits[i+1]
 }
 
 // civil converts days since 1970-01-01 to a proleptic
