@@ -174,8 +174,9 @@ func (w *Worker) Decoded(p *packet.Packet, wireLen uint32, now int64) {
 		ss.windows = 0
 		*fl = [4]uint16{0xffff, 0xffff, 0, 0}
 	}
-	fl[dir] = min(fl[dir], n)
-	fl[2+dir] = max(fl[2+dir], n)
+	d := dir & 1 // visibly 0 or 1: no bounds checks below
+	fl[d] = min(fl[d], n)
+	fl[2+d] = max(fl[2+d], n)
 	windowEnd := w.fx.Packet(f, dir == flow.Backward, t, p.IPLen, p.PayloadLen, p.TCPFlags)
 	if w.cfg.SnapPackets > 0 || w.cfg.SnapWindows {
 		w.snapshots(slot, windowEnd)
