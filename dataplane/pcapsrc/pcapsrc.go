@@ -205,6 +205,30 @@ func (s *Source) Next(fr *Frame) error {
 	return nil
 }
 
+// NextBatch fills frames[:n] with the next n frames, 1 <= n <= len(frames),
+// or returns n = 0 and the error Next would. The frames' Data stay valid
+// until the next call of Next or NextBatch. A batch ends where the read
+// buffer does, so it never waits for a refill that would move the frames
+// already in it.
+func (s *Source) NextBatch(frames []Frame) (n int, err error) {
+	if len(frames) == 0 {
+		return 0, nil
+	}
+	if !s.ng {
+		for n < len(frames) && s.pcapRecord(&frames[n]) {
+			n++
+		}
+		if n > 0 {
+			s.n += uint64(n)
+			return n, nil
+		}
+	}
+	if err := s.Next(&frames[0]); err != nil {
+		return 0, err
+	}
+	return 1, nil
+}
+
 // Close releases the file.
 func (s *Source) Close() error { return s.f.Close() }
 

@@ -186,3 +186,51 @@ func TestRefillPathMatchesBufferedPath(t *testing.T) {
 		f.Close()
 	}
 }
+
+// NextBatch must yield Next's frames, and every frame of a batch must
+// still hold its bytes when the batch is complete (no refill may move them
+// mid-batch), whatever the batch size and format.
+func TestNextBatchMatchesNext(t *testing.T) {
+	data, err := reference.SharedData(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"1kxun.pcap", "netflix.pcap", "tor.pcap", "esp.pcapng", "sll2_tls.pcap"} {
+		path := filepath.Join(data, "pcap", name)
+		want, err := readAll(t, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []int{1, 3, 32, 1000} {
+			s, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames := make([]Frame, size)
+			got := 0
+			for {
+				n, err := s.NextBatch(frames)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("%s, batches of %d: %v", name, size, err)
+				}
+				if n < 1 || n > size {
+					t.Fatalf("%s, batches of %d: NextBatch gave %d frames", name, size, n)
+				}
+				for _, fr := range frames[:n] {
+					w := want[got]
+					if string(fr.Data) != string(w.Data) || fr.WireLen != w.WireLen || fr.Time != w.Time || fr.Link != w.Link {
+						t.Fatalf("%s, batches of %d: frame %d differs from Next's", name, size, got+1)
+					}
+					got++
+				}
+			}
+			if got != len(want) || s.Frames() != uint64(len(want)) {
+				t.Errorf("%s, batches of %d: %d frames (Frames() %d), Next gives %d", name, size, got, s.Frames(), len(want))
+			}
+			s.Close()
+		}
+	}
+}
