@@ -10,7 +10,7 @@ import (
 // Key identifies a flow. It is canonical: the packets of both directions
 // give the same Key, so one table entry and one hash serve the whole flow.
 type Key struct {
-	A, B         [16]byte // endpoints ordered so (A,PortA) <= (B,PortB)
+	A, B         [16]byte // endpoints in Set's order: (A,PortA) never after (B,PortB)
 	PortA, PortB uint16
 	Proto        uint8
 	Version      uint8
@@ -31,18 +31,21 @@ func KeyOf(p *packet.Packet) (k Key, fromB bool) {
 // hot path copying a returned 38-byte struct, which the compiler does
 // through overlapping stores that stall the loads after them.
 //
-// It orders and stores the endpoints without a branch: which way a packet
+// The order of endpoints only has to be total and fixed; the one chosen is
+// the cheapest to compute: the address's first 8 bytes read as a
+// little-endian number, then its last 8 the same way, then the port. It
+// orders and stores the endpoints without a branch: which way a packet
 // travels is a coin toss to the branch predictor, and a branch on it
-// mispredicted on about half of all packets. (Src, SrcPort) > (Dst,
+// mispredicted on about half of all packets. (Src, SrcPort) after (Dst,
 // DstPort) is the borrow out of the three-word subtraction of the first
-// from the second, most significant word first as bytes.Compare orders.
+// from the second.
 func (k *Key) Set(p *packet.Packet) (fromB bool) {
 	sp, dp := ports(p)
 	s0, s1 := binary.LittleEndian.Uint64(p.Src[:8]), binary.LittleEndian.Uint64(p.Src[8:])
 	d0, d1 := binary.LittleEndian.Uint64(p.Dst[:8]), binary.LittleEndian.Uint64(p.Dst[8:])
 	_, borrow := bits.Sub64(uint64(dp), uint64(sp), 0)
-	_, borrow = bits.Sub64(bits.ReverseBytes64(d1), bits.ReverseBytes64(s1), borrow)
-	_, borrow = bits.Sub64(bits.ReverseBytes64(d0), bits.ReverseBytes64(s0), borrow)
+	_, borrow = bits.Sub64(d1, s1, borrow)
+	_, borrow = bits.Sub64(d0, s0, borrow)
 	m := -borrow // all ones when the packet travels from B to A
 	x0, x1, xp := (s0^d0)&m, (s1^d1)&m, (sp^dp)&uint16(m)
 	binary.LittleEndian.PutUint64(k.A[:8], s0^x0)
