@@ -115,7 +115,7 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 						if d.ok {
 							done(m, t)
 						}
-					case !wk.out[target].Push(&d):
+					case !wk.out[target].Put(&d):
 						wk.dispatchDrops.Add(1)
 						free.Set(nfree, m)
 						nfree++
@@ -127,10 +127,18 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 				}
 			}
 		}
+		// One publication per ring per iteration, not one per packet (see
+		// ring.SPSC).
+		for _, r := range wk.out {
+			if r != nil {
+				r.Publish()
+			}
+		}
 		for _, r := range wk.in {
-			for k := 0; k < popMax && r.Pop(&d); k++ {
+			for k := 0; k < popMax && r.Take(&d); k++ {
 				receive(&d)
 			}
+			r.Release()
 		}
 		if nfree > 0 {
 			free.FreeAll(nfree)

@@ -2,8 +2,9 @@
 // channel between lcores (dispatch → worker, worker → control plane). It
 // takes no lock and allocates nothing after New.
 //
-// Threading: exactly one goroutine or lcore thread may call Push and exactly
-// one other may call Pop; Len and Cap are safe from anywhere.
+// Threading: exactly one goroutine or lcore thread may produce (Put,
+// Publish, Push) and exactly one other may consume (Take, Release, Pop);
+// Len and Cap are safe from anywhere.
 package ring
 
 import (
@@ -12,22 +13,35 @@ import (
 	"sync/atomic"
 )
 
-// cacheLine keeps the producer's and consumer's indexes on separate lines,
-// so the two cores do not bounce one line between them on every operation.
+// cacheLine keeps what each side writes on lines of its own, so the two
+// cores do not bounce one line between them on every operation.
 const cacheLine = 64
 
 // SPSC is a ring of values of T.
+//
+// Each side batches what it tells the other: Put and Take move a private
+// index, Publish and Release store it where the other side looks. The
+// store is an atomic one, which on x86 waits for every earlier store to
+// reach the cache, including slot writes whose lines the other core holds;
+// once per burst, those waits overlap instead of queueing one per value.
+// Push and Pop are Put+Publish and Take+Release.
 type SPSC[T any] struct {
 	_     [cacheLine]byte
-	tail  atomic.Uint64 // next slot the producer writes
-	head  uint64        // producer's cached copy of the consumer index
-	_     [cacheLine - 16]byte
-	head2 atomic.Uint64 // next slot the consumer reads
-	tail2 uint64        // consumer's cached copy of the producer index
+	tail  atomic.Uint64 // slots below this are published to the consumer
+	_     [cacheLine - 8]byte
+	head2 atomic.Uint64 // slots below this are released to the producer
+	_     [cacheLine - 8]byte
+	// producer's own
+	next uint64 // next slot Put writes
+	head uint64 // cached head2
+	_    [cacheLine - 16]byte
+	// consumer's own
+	next2 uint64 // next slot Take reads
+	tail2 uint64 // cached tail
 	_     [cacheLine - 16]byte
 	mask  uint64
 	buf   []T
-	clear bool // T holds pointers: Pop zeroes the slot it read
+	clear bool // T holds pointers: Take zeroes the slot it read
 }
 
 // New makes a ring of size slots; size must be a power of two.
@@ -57,10 +71,11 @@ func hasPointers(t reflect.Type) bool {
 	return false
 }
 
-// Push copies *v into the ring; false means the ring is full (the caller
-// counts it and goes on: a producer never waits in the hot path).
-func (r *SPSC[T]) Push(v *T) bool {
-	t := r.tail.Load()
+// Put copies *v into the ring without showing it to the consumer yet;
+// false means the ring is full (the caller counts it and goes on: a
+// producer never waits in the hot path).
+func (r *SPSC[T]) Put(v *T) bool {
+	t := r.next
 	if t-r.head > r.mask {
 		r.head = r.head2.Load()
 		if t-r.head > r.mask {
@@ -68,13 +83,30 @@ func (r *SPSC[T]) Push(v *T) bool {
 		}
 	}
 	r.buf[t&r.mask] = *v
-	r.tail.Store(t + 1)
+	r.next = t + 1
 	return true
 }
 
-// Pop copies the oldest value into *v; false means the ring is empty.
-func (r *SPSC[T]) Pop(v *T) bool {
-	h := r.head2.Load()
+// Publish shows the consumer everything Put so far.
+func (r *SPSC[T]) Publish() {
+	if r.tail.Load() != r.next {
+		r.tail.Store(r.next)
+	}
+}
+
+// Push is Put and Publish.
+func (r *SPSC[T]) Push(v *T) bool {
+	if !r.Put(v) {
+		return false
+	}
+	r.Publish()
+	return true
+}
+
+// Take copies the oldest published value into *v without giving its slot
+// back to the producer yet; false means nothing published is left.
+func (r *SPSC[T]) Take(v *T) bool {
+	h := r.next2
 	if h == r.tail2 {
 		r.tail2 = r.tail.Load()
 		if h == r.tail2 {
@@ -90,11 +122,28 @@ func (r *SPSC[T]) Pop(v *T) bool {
 		var zero T
 		r.buf[h&r.mask] = zero
 	}
-	r.head2.Store(h + 1)
+	r.next2 = h + 1
 	return true
 }
 
-// Len is how many values are queued (approximate while both ends run).
+// Release gives the producer back every slot Take read.
+func (r *SPSC[T]) Release() {
+	if r.head2.Load() != r.next2 {
+		r.head2.Store(r.next2)
+	}
+}
+
+// Pop is Take and Release.
+func (r *SPSC[T]) Pop(v *T) bool {
+	if !r.Take(v) {
+		return false
+	}
+	r.Release()
+	return true
+}
+
+// Len is how many values are published and not yet released (approximate
+// while both ends run).
 func (r *SPSC[T]) Len() int { return int(r.tail.Load() - r.head2.Load()) }
 
 // Cap is the ring's size.

@@ -74,6 +74,81 @@ func TestConcurrentOrder(t *testing.T) {
 	wg.Wait()
 }
 
+// Put values stay hidden until Publish; taken slots stay taken until
+// Release, so a full ring stays full.
+func TestPublishAndRelease(t *testing.T) {
+	r, _ := New[int](4)
+	for i := range 3 {
+		if !r.Put(&i) {
+			t.Fatalf("Put %d refused", i)
+		}
+	}
+	var v int
+	if r.Take(&v) || r.Len() != 0 {
+		t.Fatalf("unpublished values visible: Take gave %d, Len %d", v, r.Len())
+	}
+	r.Publish()
+	if r.Len() != 3 {
+		t.Fatalf("Len %d after Publish, want 3", r.Len())
+	}
+	x := 3
+	if !r.Put(&x) || r.Put(&x) {
+		t.Fatal("a 4-slot ring holding 3 must take exactly one more")
+	}
+	r.Publish()
+	for want := range 4 {
+		if !r.Take(&v) || v != want {
+			t.Fatalf("Take: %d, want %d", v, want)
+		}
+	}
+	if r.Put(&x) {
+		t.Fatal("slots taken but not released were reused")
+	}
+	r.Release()
+	if !r.Put(&x) || r.Len() != 0 {
+		t.Fatalf("after Release: Put refused or Len %d", r.Len())
+	}
+}
+
+// Batched ends on different goroutines, bursts of varying size: every
+// value arrives once, in order (run with -race).
+func TestConcurrentBatches(t *testing.T) {
+	r, _ := New[uint64](64)
+	const n = 20000
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i, burst := uint64(0), uint64(1); i < n; burst = burst%37 + 1 {
+			put := 0
+			for k := uint64(0); k < burst && i < n && r.Put(&i); k++ {
+				i++
+				put++
+			}
+			r.Publish()
+			if put == 0 {
+				runtime.Gosched()
+			}
+		}
+	}()
+	var want uint64
+	for batch := 1; want < n; batch = batch%29 + 1 {
+		got := 0
+		var v uint64
+		for ; got < batch && r.Take(&v); got++ {
+			if v != want {
+				t.Fatalf("got %d, want %d", v, want)
+			}
+			want++
+		}
+		r.Release()
+		if got == 0 {
+			runtime.Gosched()
+		}
+	}
+	wg.Wait()
+}
+
 func TestPushPopDoNotAllocate(t *testing.T) {
 	r, _ := New[[4]uint64](16)
 	var v [4]uint64
