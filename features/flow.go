@@ -113,9 +113,10 @@ func (f *Flow) countFlags(flags uint8) {
 // countEntropy adds a backward packet past the hot buffer to the entropy
 // counts: its size, and its IAT since the previous backward packet.
 func (f *Flow) countEntropy(size uint32, dirIAT int64) {
-	sizes, iats := f.entropyCounts()
-	inc32(&sizes[sizeBin(size)])
-	inc32(&iats[iatBin(dirIAT)])
+	// f.ov indexed directly (see entropyCounts), which keeps this small
+	// enough to inline.
+	inc32(&f.ov[sizeBin(size)])
+	inc32(&f.ov[bins+iatBin(dirIAT)])
 }
 
 // hotPkt is one buffered packet with its absolute time restored.
