@@ -3,8 +3,8 @@
 // ends flows on timeouts, eviction or shutdown.
 //
 // Threading: a Table belongs to one worker (one goroutine or lcore) and
-// none of its methods may run concurrently; it takes no locks. Key, KeyOf
-// and Key.Hash are pure and safe anywhere.
+// none of its methods may run concurrently; it takes no locks. Key, KeyOf,
+// Key.Hash and HashOf are pure and safe anywhere.
 //
 // Memory: New allocates everything up front: an []Entry slab indexed by
 // slot and an open-addressing index of uint64 cells. Neither holds a
