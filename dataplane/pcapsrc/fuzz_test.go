@@ -2,8 +2,6 @@ package pcapsrc
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,7 +10,8 @@ import (
 // FuzzSource feeds arbitrary bytes to the pcap/pcapng reader: it must never
 // panic, must end (EOF or an error) without looping, and every frame it
 // hands out must be a slice of what it read whose wire length is at least
-// its captured length.
+// its captured length. NextBatch must hand out the same frames and end
+// with the same error as Next.
 func FuzzSource(f *testing.F) {
 	// Seeds: the first 2 KiB of real captures of each format and byte
 	// order, committed under testdata/fuzz/FuzzSource by -write-seeds too.
@@ -28,10 +27,13 @@ func FuzzSource(f *testing.F) {
 			return
 		}
 		var fr Frame
+		var want []Frame
+		var wantErr error
 		for i := 0; ; i++ {
 			err := s.Next(&fr)
-			if errors.Is(err, io.EOF) || err != nil {
-				return
+			if err != nil {
+				wantErr = err
+				break
 			}
 			if i > len(data) {
 				t.Fatalf("more frames (%d) than input bytes", i)
@@ -39,6 +41,37 @@ func FuzzSource(f *testing.F) {
 			if uint32(len(fr.Data)) > fr.WireLen {
 				t.Fatalf("frame %d: %d bytes captured of %d on the wire", i, len(fr.Data), fr.WireLen)
 			}
+			fr.Data = bytes.Clone(fr.Data)
+			want = append(want, fr)
+		}
+
+		b, err := newSource("fuzz", bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("second open failed: %v", err)
+		}
+		frames := make([]Frame, 3)
+		got := 0
+		for {
+			n, err := b.NextBatch(frames)
+			if err != nil {
+				if err.Error() != wantErr.Error() {
+					t.Fatalf("NextBatch ended with %v after %d frames, Next with %v after %d", err, got, wantErr, len(want))
+				}
+				break
+			}
+			for _, g := range frames[:n] {
+				if got >= len(want) {
+					t.Fatalf("NextBatch gave more than Next's %d frames", len(want))
+				}
+				w := want[got]
+				if !bytes.Equal(g.Data, w.Data) || g.WireLen != w.WireLen || g.Time != w.Time || g.Link != w.Link {
+					t.Fatalf("frame %d: NextBatch and Next differ", got+1)
+				}
+				got++
+			}
+		}
+		if got != len(want) {
+			t.Fatalf("NextBatch gave %d frames, Next %d", got, len(want))
 		}
 	})
 }
