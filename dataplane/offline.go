@@ -31,8 +31,9 @@ func DispatchFrame(dec *packet.Decoder, frame []byte, link packet.LinkType, p *p
 }
 
 // Progress reports how far an offline run has got; it is called from the
-// reading goroutine every few thousand frames and at each file's end.
-type Progress func(file string, fileIndex, files int, frames, bytes uint64)
+// reading goroutine every few thousand frames (fileDone false) and once at
+// each file's end or failure (fileDone true).
+type Progress func(file string, fileIndex, files int, frames, bytes uint64, fileDone bool)
 
 // Offline runs captures through workers: one Worker per goroutine, fed by
 // the reading goroutine through Dispatch when there is more than one.
@@ -66,13 +67,19 @@ type Result struct {
 // batch carries frames from the reader to one worker; batches are recycled
 // so steady-state reading allocates nothing.
 type batch struct {
-	data  []byte
+	data  []byte // bytes of the frames that did not decode
 	frame []frameRef
-	file  string // set with endOfFile: flush the table after these frames
-	eof   bool
+	file  string // the capture these frames come from, set before the first of them
+	eof   bool   // end the capture's flows after these frames
 }
 
+// frameRef is one frame for a worker. The reader decoded it to pick the
+// worker, so a frame that decoded (ok) travels as its decoded view, as in
+// live software dispatch, and the worker does not decode it again; one
+// that did not travels as bytes (data[off:off+n]) for the worker to count.
 type frameRef struct {
+	pkt     packet.Packet
+	ok      bool
 	off, n  uint32
 	wireLen uint32
 	time    int64
@@ -143,7 +150,7 @@ func (o *Offline) readFile(name string, i, files int, fn func([]pcapsrc.Frame), 
 		n, err := src.NextBatch(frames[:])
 		if err != nil {
 			if o.Progress != nil {
-				o.Progress(name, i, files, src.Frames(), bytes)
+				o.Progress(name, i, files, src.Frames(), bytes, true)
 			}
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -156,7 +163,7 @@ func (o *Offline) readFile(name string, i, files int, fn func([]pcapsrc.Frame), 
 		}
 		fn(frames[:n])
 		if o.Progress != nil && src.Frames()%progressEvery < uint64(n) {
-			o.Progress(name, i, files, src.Frames(), bytes)
+			o.Progress(name, i, files, src.Frames(), bytes, false)
 		}
 	}
 }
@@ -185,8 +192,13 @@ func (o *Offline) runDispatched(workers []*Worker, files []string) Result {
 				if b.file != "" {
 					w.SetFile(b.file)
 				}
-				for _, f := range b.frame {
-					w.Frame(b.data[f.off:f.off+f.n], f.wireLen, f.time, f.link)
+				for k := range b.frame {
+					f := &b.frame[k]
+					if f.ok {
+						w.Decoded(&f.pkt, f.wireLen, f.time)
+					} else {
+						w.Frame(b.data[f.off:f.off+f.n], f.wireLen, f.time, f.link)
+					}
 				}
 				if b.eof {
 					w.EndFile()
@@ -220,11 +232,16 @@ func (o *Offline) runDispatched(workers []*Worker, files []string) Result {
 		err := o.readFile(name, fi, len(files), func(frames []pcapsrc.Frame) {
 			for k := range frames {
 				fr := &frames[k]
-				i, _ := DispatchFrame(&dec, fr.Data, fr.Link, &pkt, n)
+				i, ok := DispatchFrame(&dec, fr.Data, fr.Link, &pkt, n)
 				b := take(i)
-				b.frame = append(b.frame, frameRef{off: uint32(len(b.data)), n: uint32(len(fr.Data)),
-					wireLen: fr.WireLen, time: fr.Time, link: fr.Link})
-				b.data = append(b.data, fr.Data...)
+				ref := frameRef{ok: ok, wireLen: fr.WireLen, time: fr.Time, link: fr.Link}
+				if ok {
+					ref.pkt = pkt
+				} else {
+					ref.off, ref.n = uint32(len(b.data)), uint32(len(fr.Data))
+					b.data = append(b.data, fr.Data...)
+				}
+				b.frame = append(b.frame, ref)
 				if len(b.frame) == batchFrames {
 					send(i)
 				}

@@ -128,12 +128,9 @@ func NewWorker(cfg Config, sink Sink) (*Worker, error) {
 	w.table, w.fx = t, fx
 	w.feats = make([]features.Flow, t.Capacity())
 	w.slots = make([]slotState, t.Capacity())
-	w.vec = make([]float32, 0, len(fx.Schema()))
+	w.vec = make([]float32, 0, features.VectorLen)
 	return w, nil
 }
-
-// Schema names the features of the vectors handed to Snapshot.
-func (w *Worker) Schema() []string { return w.fx.Schema() }
 
 // SetFile names the capture the following frames come from (offline); it is
 // copied into every record.
@@ -196,6 +193,12 @@ func (w *Worker) snapshots(slot uint32, windowEnd bool) {
 
 func (w *Worker) snapshot(slot uint32, e *flow.Entry, at Snapshot, why flow.EndReason) {
 	w.rec.fill(e, why, &w.slots[slot].frameLen)
+	w.sendSnapshot(slot, at)
+}
+
+// sendSnapshot hands the sink slot's vector with the record w.rec already
+// holds.
+func (w *Worker) sendSnapshot(slot uint32, at Snapshot) {
 	w.vec = w.fx.Vector(&w.feats[slot], w.vec[:0])
 	w.sink.Snapshot(&w.rec, at, w.vec)
 }
@@ -218,14 +221,13 @@ func (w *Worker) countError(err error) {
 // flowEnd is the flow table's end callback: the one place a record leaves
 // the worker.
 func (w *Worker) flowEnd(slot uint32, e *flow.Entry, why flow.EndReason) {
-	f := &w.feats[slot]
-	if w.cfg.SnapEnd {
-		w.snapshot(slot, e, Snapshot{Kind: AtEnd}, why)
-	}
 	w.rec.fill(e, why, &w.slots[slot].frameLen)
+	if w.cfg.SnapEnd {
+		w.sendSnapshot(slot, Snapshot{Kind: AtEnd})
+	}
 	w.c.Flows++
 	w.sink.FlowEnd(&w.rec)
-	w.fx.Release(f)
+	w.fx.Release(&w.feats[slot])
 }
 
 // Tick runs the timer work: expiry of flows whose timeouts passed by now

@@ -9,14 +9,12 @@ import (
 const bins = 8
 
 // logBin returns 0 below 2^low and then one bin per factor 2^shift,
-// saturating at bins-1. bits.Len64 makes it a handful of branch-free
-// instructions, which matters because it runs several times per packet.
-// The result is unsigned and visibly below bins, so indexing by it needs
-// no bounds check.
+// saturating at bins-1. It defines the bins; the per-packet path looks
+// them up in tables made from it (binTable).
 func logBin(v uint64, low, shift uint) uint {
-	// m bits above 2^low: bin ceil(m/shift), 0 for m = 0, without a branch.
+	// m bits above 2^low: bin ceil(m/shift), 0 for m = 0.
 	m := uint(bits.Len64(v >> low))
-	return min((m+shift-1)/shift, bins-1) & (bins - 1) // the mask changes nothing but tells the compiler
+	return min((m+shift-1)/shift, bins-1)
 }
 
 // binTable maps bits.Len64(v) to logBin(v, low, shift): the bin depends on

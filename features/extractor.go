@@ -42,7 +42,6 @@ func NewExtractor(cfg Config) (*Extractor, error) {
 		// lightly used pool touches few pages.
 		x.free[i] = uint32(cfg.Pool - 1 - i)
 	}
-	x.stats.PoolSize = cfg.Pool
 	return x, nil
 }
 
@@ -60,7 +59,6 @@ func (x *Extractor) Start(f *Flow, proto uint8, now int64) {
 func (x *Extractor) Release(f *Flow) {
 	if f.slot != 0 {
 		x.free = append(x.free, f.slot-1) // within capacity: never allocates
-		x.stats.PoolInUse--
 	}
 	*f = Flow{}
 }
@@ -144,11 +142,12 @@ func (x *Extractor) packet(f *Flow, backward bool, t int64, size, payload uint32
 		f.putHot(int(n), backward, size, iat)
 		return false
 	}
-	if backward && dirIAT >= 0 {
-		f.countEntropy(size, dirIAT)
-	} else if backward {
-		sizes, _ := f.entropyCounts()
-		inc32(&sizes[sizeBin(size)])
+	if backward {
+		if dirIAT >= 0 {
+			f.countEntropy(size, dirIAT)
+		} else { // the direction's first packet: no IAT yet
+			inc32(&f.ov[sizeBin(size)])
+		}
 	}
 	if f.slot == 0 {
 		return false
@@ -175,8 +174,7 @@ func (x *Extractor) promote(f *Flow) {
 	x.replay(s, pkts)
 	f.slot = i + 1
 	x.stats.PoolTaken++
-	x.stats.PoolInUse++
-	x.stats.PoolPeak = max(x.stats.PoolPeak, x.stats.PoolInUse)
+	x.stats.PoolPeak = max(x.stats.PoolPeak, len(x.pool)-len(x.free))
 }
 
 func (x *Extractor) replay(s *histState, pkts []hotPkt) {
@@ -219,4 +217,8 @@ func (x *Extractor) Vector(f *Flow, dst []float32) []float32 {
 }
 
 // Stats returns the pool counters.
-func (x *Extractor) Stats() Stats { return x.stats }
+func (x *Extractor) Stats() Stats {
+	s := x.stats
+	s.PoolSize, s.PoolInUse = len(x.pool), len(x.pool)-len(x.free)
+	return s
+}

@@ -9,7 +9,7 @@ import (
 // (bytes/pkts, (last-first)/(pkts-1)), the size variance from an exact
 // integer sum of squares, and the IAT variance from an exact integer sum of
 // squares too while it fits in 64 bits, then from Welford's update (see
-// addIAT), so nothing cancels catastrophically however long the flow runs.
+// iatStats.add), so nothing cancels catastrophically however long the flow runs.
 type dirStats struct {
 	pkts    uint64
 	bytes   uint64
@@ -20,7 +20,7 @@ type dirStats struct {
 	iat     iatStats
 }
 
-// iatStats accumulates the IATs of one sequence of packets (see addIAT).
+// iatStats accumulates the IATs of one sequence of packets (see add).
 type iatStats struct {
 	acc      uint64
 	min, max uint32 // float32 bits of the µs values (already the precision of the output vector); min starts at ^0
@@ -209,7 +209,7 @@ func addWelford(a *iatStats, welford *uint8, bit uint8, k uint64, first, prev, t
 }
 
 // iatVariance is the variance in ns² of the n IATs summing to span that
-// addIAT folded into acc.
+// add and addWelford folded into acc.
 func iatVariance(acc uint64, welford bool, n uint64, span int64) float64 {
 	if n == 0 {
 		return 0

@@ -38,5 +38,9 @@ func buildSchema() []string {
 }
 
 // Schema returns the feature names in vector order (see the package
-// comment for their meaning and units). The caller may modify the copy.
-func (x *Extractor) Schema() []string { return append([]string(nil), schema...) }
+// comment for their meaning and units). It does not depend on the
+// configuration. The caller may modify the copy.
+func Schema() []string { return append([]string(nil), schema...) }
+
+// Schema is the package's Schema, for callers holding an Extractor.
+func (x *Extractor) Schema() []string { return Schema() }

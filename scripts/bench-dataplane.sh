@@ -24,13 +24,12 @@ scripts/merge-captures.sh with frames of at most 1518 bytes (net_pcap rejects
 frames longer than one mbuf). infinite_rx keeps the whole capture in mbufs,
 so the mbuf pool is sized to the capture's packet count plus descriptors.
 SECONDS defaults to 10; each of the three runs is repeated --runs times.
+bin/tunnelscope (or $TUNNELSCOPE_BIN) is built with `make build` when missing.
 
 options:
   --cpus LIST       CPUs to run lcores on (default: the CPUs this shell may use)
   --min-packets N   size of the default capture (default 32768)
   --testpmd-only    measure testpmd only (no tunnelscope build or run)
-
-bin/tunnelscope (or $TUNNELSCOPE_BIN) is built with `make build` when missing.
   --dispatch MODE   live.dispatch for the 2-worker run: software (default;
                     every flow to one worker over rings) or none (each
                     worker keeps its own queue's replay, as behind NIC RSS)
@@ -42,12 +41,9 @@ bin/tunnelscope (or $TUNNELSCOPE_BIN) is built with `make build` when missing.
 EOF
 }
 
-die() { echo "bench-dataplane.sh: $*" >&2; exit 1; }
-need() {
-  command -v "$1" >/dev/null 2>&1 || die "missing tool '$1' (Debian package: $2; scripts/deps.sh installs it)"
-}
-
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/bench.sh
+source "$repo_root/scripts/lib/bench.sh"
 min_packets=32768
 testpmd_only=0
 dispatch=software
@@ -61,8 +57,8 @@ while (($#)); do
     --cpus) (($# >= 2)) || die "--cpus needs a list such as 0,1"; cpus="$2"; shift 2 ;;
     --min-packets) (($# >= 2)) || die "--min-packets needs a count"; min_packets="$2"; shift 2 ;;
     --testpmd-only) testpmd_only=1; shift ;;
-    --dispatch) dispatch="${2:?--dispatch needs software or none}"; shift 2 ;;
-    --runs) runs="${2:?--runs needs a count}"; shift 2 ;;
+    --dispatch) (($# >= 2)) || die "--dispatch needs software or none"; dispatch="$2"; shift 2 ;;
+    --runs) (($# >= 2)) || die "--runs needs a count"; runs="$2"; shift 2 ;;
     --check) check=1; shift ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) pos+=("$1"); shift ;;
@@ -98,16 +94,9 @@ capture="$(cd "$(dirname "$capture")" && pwd)/$(basename "$capture")"
 case "$capture" in
   *,*|*=*) die "capture path '$capture' contains ',' or '=', which devargs cannot carry" ;;
 esac
-packets="$(capinfos -T -r -M -c "$capture" | cut -f2)"
-[[ "$packets" =~ ^[1-9][0-9]*$ ]] || die "capinfos could not count packets in '$capture'"
+packets="$(count_packets "$capture")"
 
-binary="${TUNNELSCOPE_BIN:-$repo_root/bin/tunnelscope}"
-if ((!testpmd_only)) && [[ ! -x "$binary" ]]; then
-  need make make
-  echo "bench-dataplane.sh: $binary missing, running make build" >&2
-  make -C "$repo_root" build >&2 || die "make build failed; cannot measure tunnelscope"
-  [[ -x "$binary" ]] || die "make build succeeded but did not produce $binary"
-fi
+((testpmd_only)) || ensure_binary "measure tunnelscope"
 
 # infinite_rx copies the whole capture into mbufs at queue setup and then
 # allocates one more mbuf per received packet, so the pool must hold the

@@ -29,12 +29,9 @@ Goal: ratio >= 5x.
 EOF
 }
 
-die() { echo "bench-offline.sh: $*" >&2; exit 1; }
-need() {
-  command -v "$1" >/dev/null 2>&1 || die "missing tool '$1' (Debian package: $2; scripts/deps.sh installs it)"
-}
-
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/bench.sh
+source "$repo_root/scripts/lib/bench.sh"
 cpu=1
 runs=3
 min_packets=1000000
@@ -70,16 +67,9 @@ if [[ -z "$capture" ]]; then
 fi
 [[ -f "$capture" ]] || die "capture '$capture' not found"
 
-binary="${TUNNELSCOPE_BIN:-$repo_root/bin/tunnelscope}"
-if ((!peer_only)) && [[ ! -x "$binary" ]]; then
-  need make make
-  echo "bench-offline.sh: $binary missing, running make build" >&2
-  make -C "$repo_root" build >&2 || die "make build failed; cannot time tunnelscope"
-  [[ -x "$binary" ]] || die "make build succeeded but did not produce $binary"
-fi
+((peer_only)) || ensure_binary "time tunnelscope"
 
-packets="$(capinfos -T -r -M -c "$capture" | cut -f2)"
-[[ "$packets" =~ ^[1-9][0-9]*$ ]] || die "capinfos could not count packets in '$capture'"
+packets="$(count_packets "$capture")"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

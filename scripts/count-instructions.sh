@@ -33,12 +33,9 @@ options:
 EOF
 }
 
-die() { echo "count-instructions.sh: $*" >&2; exit 1; }
-need() {
-  command -v "$1" >/dev/null 2>&1 || die "missing tool '$1' (Debian package: $2; scripts/deps.sh installs it)"
-}
-
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/bench.sh
+source "$repo_root/scripts/lib/bench.sh"
 min_packets=1000000
 top=15
 peer=1
@@ -68,15 +65,9 @@ if [[ -z "$capture" ]]; then
 fi
 [[ -f "$capture" ]] || die "capture '$capture' not found"
 
-binary="${TUNNELSCOPE_BIN:-$repo_root/bin/tunnelscope}"
-if [[ ! -x "$binary" ]]; then
-  need make make
-  echo "count-instructions.sh: $binary missing, running make build" >&2
-  make -C "$repo_root" build >&2 || die "make build failed"
-fi
+ensure_binary "count tunnelscope's instructions"
 
-packets="$(capinfos -T -r -M -c "$capture" | cut -f2)"
-[[ "$packets" =~ ^[1-9][0-9]*$ ]] || die "capinfos could not count packets in '$capture'"
+packets="$(count_packets "$capture")"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

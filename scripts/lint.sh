@@ -7,7 +7,7 @@ usage() {
   cat <<'EOF'
 usage: scripts/lint.sh
 
-  shellcheck     every scripts/*.sh and .ci/run (when present)
+  shellcheck     every scripts/*.sh, scripts/lib/*.sh and .ci/run (when present)
   python3        byte-compiles scripts/trex/*.py (syntax errors)
   luac -p        scripts/pktgen/*.lua, when luac is installed
   vagrant        `vagrant validate --ignore-provider` when vagrant is
@@ -33,7 +33,7 @@ command -v shellcheck >/dev/null 2>&1 || {
 
 failed=0
 shopt -s nullglob
-targets=(scripts/*.sh)
+targets=(scripts/*.sh scripts/lib/*.sh)
 [[ -f .ci/run ]] && targets+=(.ci/run)
 if ((${#targets[@]})); then
   # .ci/run has no .sh suffix; -s bash covers files without a shebang too.

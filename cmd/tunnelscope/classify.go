@@ -19,7 +19,7 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 			"reported and skipped, and the exit code is then 1.", stderr)
 	fs.stringVar(&cfgPath, "c", "config", "", "TOML configuration file (defaults when omitted)")
 	fs.stringVar(&out, "o", "out", "", "write records to FILE; - for stdout (default: the config's output.records)")
-	fs.intVar(&workers, "", "workers", 1, "worker goroutines, fed by the same symmetric-hash dispatch as live mode")
+	fs.intVar(&workers, "workers", 1, "worker goroutines, fed by the same symmetric-hash dispatch as live mode")
 	files, code, ok := fs.parse(args)
 	if !ok {
 		return code
@@ -64,7 +64,7 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tunnelscope classify: writing %s: %v\n", out, err)
 		return 1
 	}
-	return reportRun(stderr, res, jw.Records(), time.Since(start))
+	return reportRun(stderr, res, time.Since(start))
 }
 
 // recordSink writes finished flows; with several workers it serialises

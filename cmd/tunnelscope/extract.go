@@ -30,7 +30,7 @@ func runExtract(args []string, stdout, stderr io.Writer) int {
 	fs.stringVar(&out, "o", "out", "", "CSV file to write; - for stdout")
 	fs.stringVar(&labelsPath, "", "labels", "", "CSV of flow labels (file,l4,a_ip,a_port,b_ip,b_port,...,class,...)")
 	fs.stringVar(&at, "", "at", "end", "snapshot point: end, pkts:K or window:N")
-	fs.intVar(&workers, "", "workers", 1, "worker goroutines")
+	fs.intVar(&workers, "workers", 1, "worker goroutines")
 	files, code, ok := fs.parse(args)
 	if !ok {
 		return code
@@ -72,12 +72,7 @@ func runExtract(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tunnelscope extract: %v\n", err)
 		return 2
 	}
-	schemaOf, err := features.NewExtractor(features.Config{Window: wc.Features.Window, SurgeGap: wc.Features.SurgeGap, Pool: 1})
-	if err != nil {
-		fmt.Fprintf(stderr, "tunnelscope extract: %v\n", err)
-		return 2
-	}
-	sink := &csvSink{w: bufio.NewWriterSize(w, 1<<16), labels: labels, kind: kind, window: n, schema: schemaOf.Schema()}
+	sink := &csvSink{w: bufio.NewWriterSize(w, 1<<16), labels: labels, kind: kind, window: n, schema: features.Schema()}
 	o := dataplane.Offline{Config: wc, Workers: workers, Progress: progressBar(stderr),
 		NewSink: func(int) dataplane.Sink { return sink }}
 	start := time.Now()
@@ -99,7 +94,7 @@ func runExtract(args []string, stdout, stderr io.Writer) int {
 	if labels != nil {
 		fmt.Fprintf(stderr, "tunnelscope extract: %d rows, %d labelled\n", sink.rows, sink.labelled)
 	}
-	return reportRun(stderr, res, sink.flows, time.Since(start))
+	return reportRun(stderr, res, time.Since(start))
 }
 
 func parseAt(s string) (dataplane.SnapshotKind, int, error) {
@@ -136,15 +131,12 @@ type csvSink struct {
 	err      error
 	rows     uint64
 	labelled uint64
-	flows    uint64
 	schema   []string
 }
 
-func (s *csvSink) FlowEnd(*dataplane.Record) {
-	s.mu.Lock()
-	s.flows++
-	s.mu.Unlock()
-}
+// FlowEnd has nothing to write: rows come from snapshots, and the run's
+// flow count from the workers' counters.
+func (s *csvSink) FlowEnd(*dataplane.Record) {}
 
 func (s *csvSink) Snapshot(r *dataplane.Record, at dataplane.Snapshot, vec []float32) {
 	var label string

@@ -20,6 +20,10 @@ import (
 // version is set at build time by the Makefile (git describe).
 var version = "dev"
 
+// runSynopsis is the run command's usage line, shared by the builds with
+// and without DPDK.
+const runSynopsis = "[-c CONFIG] [--eal ARG]... [--workers N] [-o FILE|-] [--exit-idle D] [--duration D] [--summary FILE] [--metrics ADDR]"
+
 type command struct {
 	name, summary string
 	run           func(args []string, stdout, stderr io.Writer) int
@@ -32,8 +36,8 @@ func init() {
 		{"run", "run the live appliance on DPDK ports", runLive},
 		{"classify", "classify the flows of capture files, one JSON object per flow", runClassify},
 		{"extract", "write per-flow feature vectors of capture files as CSV", runExtract},
-		{"version", "print the version", func([]string, io.Writer, io.Writer) int {
-			fmt.Println("tunnelscope", version)
+		{"version", "print the version", func(_ []string, stdout, _ io.Writer) int {
+			printVersion(stdout)
 			return 0
 		}},
 	}
@@ -53,7 +57,7 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	case "-version", "--version", "-V":
-		fmt.Fprintln(stdout, "tunnelscope", version)
+		printVersion(stdout)
 		return 0
 	}
 	for _, c := range commands {
@@ -65,6 +69,8 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 	usage(stderr)
 	return 2
 }
+
+func printVersion(w io.Writer) { fmt.Fprintln(w, "tunnelscope", version) }
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "tunnelscope %s — traffic classification from packet sizes, timing and clear-text metadata\n\n", version)
@@ -81,21 +87,23 @@ func usage(w io.Writer) {
 type flagSet struct {
 	*flag.FlagSet
 	synopsis string
+	twins    map[string]string // one-letter name <-> long name, both ways
 }
 
 func newFlagSet(name, synopsis, about string, stderr io.Writer) *flagSet {
-	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), synopsis: synopsis}
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), synopsis: synopsis, twins: map[string]string{}}
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprintf(out, "Usage: tunnelscope %s %s\n\n%s\n\nFlags:\n", name, synopsis, about)
 		fs.VisitAll(func(f *flag.Flag) {
-			if len(f.Name) == 1 && fs.twin(f) != "" {
+			twin := fs.twins[f.Name]
+			if len(f.Name) == 1 && twin != "" {
 				return // listed with its long name
 			}
 			names := "--" + f.Name
-			if short := fs.twin(f); short != "" {
-				names = "-" + short + ", " + names
+			if twin != "" {
+				names = "-" + twin + ", " + names
 			}
 			fmt.Fprintf(out, "  %-22s %s", names, f.Usage)
 			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "[]" {
@@ -107,31 +115,19 @@ func newFlagSet(name, synopsis, about string, stderr io.Writer) *flagSet {
 	return fs
 }
 
-// twin is the other name of f's flag: the one-letter name of a long flag,
-// or the long name of a one-letter one ("" when it has none). The two are
-// registered as separate flags sharing a variable and a usage text.
-func (fs *flagSet) twin(f *flag.Flag) string {
-	other := ""
-	fs.VisitAll(func(g *flag.Flag) {
-		if g.Name != f.Name && g.Usage == f.Usage && (len(g.Name) == 1) != (len(f.Name) == 1) {
-			other = g.Name
-		}
-	})
-	return other
-}
-
+// stringVar registers a flag under its long name and, when short is not
+// empty, under a one-letter name too, sharing p.
 func (fs *flagSet) stringVar(p *string, short, long, def, usage string) {
 	fs.StringVar(p, long, def, usage)
 	if short != "" {
 		fs.StringVar(p, short, def, usage)
+		fs.twins[short], fs.twins[long] = long, short
 	}
 }
 
-func (fs *flagSet) intVar(p *int, short, long string, def int, usage string) {
+// intVar registers an int flag; no int flag has a one-letter name.
+func (fs *flagSet) intVar(p *int, long string, def int, usage string) {
 	fs.IntVar(p, long, def, usage)
-	if short != "" {
-		fs.IntVar(p, short, def, usage)
-	}
 }
 
 // parse parses flags anywhere among the arguments and returns the

@@ -77,9 +77,9 @@ func progressBar(stderr io.Writer) dataplane.Progress {
 	}
 	start := time.Now()
 	var last time.Time
-	return func(file string, i, n int, frames, bytes uint64) {
+	return func(file string, i, n int, frames, bytes uint64, fileDone bool) {
 		now := time.Now()
-		if now.Sub(last) < 200*time.Millisecond && frames%8192 == 0 {
+		if !fileDone && now.Sub(last) < 200*time.Millisecond {
 			return
 		}
 		last = now
@@ -94,7 +94,7 @@ func progressBar(stderr io.Writer) dataplane.Progress {
 		}
 		fmt.Fprintf(f, "\r\x1b[K[%s] %d/%d %s: %d frames, %.1f MB (%.0fs)", bar, i+1, n, trim(file, 30),
 			frames, float64(bytes)/1e6, now.Sub(start).Seconds())
-		if i+1 == n && frames%8192 != 0 {
+		if fileDone && i+1 == n {
 			fmt.Fprint(f, "\r\x1b[K")
 		}
 	}
@@ -109,9 +109,10 @@ func trim(s string, n int) string {
 
 // reportRun prints the file errors and a one-line summary; it returns the
 // exit code: 1 when any file failed.
-func reportRun(stderr io.Writer, res dataplane.Result, records uint64, elapsed time.Duration) int {
+func reportRun(stderr io.Writer, res dataplane.Result, elapsed time.Duration) int {
 	var c dataplane.Counters
 	for _, w := range res.Counters {
+		c.Flows += w.Flows
 		c.Frames += w.Frames
 		c.Packets += w.Packets
 		c.NotIP += w.NotIP
@@ -123,7 +124,7 @@ func reportRun(stderr io.Writer, res dataplane.Result, records uint64, elapsed t
 	}
 	rate := float64(c.Frames) / elapsed.Seconds()
 	fmt.Fprintf(stderr, "tunnelscope: %d frames (%d in flows, %d not IP, %d truncated, %d malformed), %d flows, %.2fs, %.0f frames/s\n",
-		c.Frames, c.Packets, c.NotIP, c.Truncated, c.Malformed, records, elapsed.Seconds(), rate)
+		c.Frames, c.Packets, c.NotIP, c.Truncated, c.Malformed, c.Flows, elapsed.Seconds(), rate)
 	if len(res.Errors) > 0 {
 		return 1
 	}

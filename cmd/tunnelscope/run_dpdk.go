@@ -13,7 +13,6 @@ import (
 
 	"github.com/tunnelscope/tunnelscope/control/config"
 	"github.com/tunnelscope/tunnelscope/control/export"
-	"github.com/tunnelscope/tunnelscope/dataplane"
 	"github.com/tunnelscope/tunnelscope/dataplane/live"
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
 )
@@ -23,14 +22,14 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 	var eal listFlag
 	var workers int
 	var exitIdle, duration time.Duration
-	fs := newFlagSet("run", "[-c CONFIG] [--eal ARG]... [--workers N] [-o FILE|-] [--exit-idle D] [--duration D] [--summary FILE] [--metrics ADDR]",
+	fs := newFlagSet("run", runSynopsis,
 		"Runs the live appliance on DPDK ports: worker lcores receive, meter and classify\n"+
 			"every flow; records go to -o as JSON Lines. The run ends on SIGINT/SIGTERM,\n"+
 			"after --duration, or after --exit-idle without a packet; every active flow is\n"+
 			"then written with end = \"eof\".", stderr)
 	fs.stringVar(&cfgPath, "c", "config", "", "TOML configuration file (defaults: one port, one worker)")
 	fs.Var(&eal, "eal", "an EAL argument (repeatable); replaces the config's [live] eal list")
-	fs.intVar(&workers, "", "workers", 0, "worker lcores (default: the config's live.workers)")
+	fs.intVar(&workers, "workers", 0, "worker lcores (default: the config's live.workers)")
 	fs.stringVar(&out, "o", "out", "", "write records to FILE; - for stdout (default: the config's output.records)")
 	fs.DurationVar(&exitIdle, "exit-idle", 0, "end the run after this long without a packet (finite captures)")
 	fs.DurationVar(&duration, "duration", 0, "end the run after this long")
@@ -64,8 +63,7 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tunnelscope run: %v\n", err)
 		return 2
 	}
-	jw := export.NewWriter(w)
-	var writeErr error
+	sink := &recordSink{w: export.NewWriter(w)}
 	o := liveOptions(&cfg)
 	if len(eal) > 0 {
 		o.EAL = eal
@@ -74,11 +72,7 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 		o.Workers = workers
 	}
 	o.Duration, o.ExitIdle = duration, exitIdle
-	o.Record = func(r *dataplane.Record) {
-		if writeErr == nil {
-			writeErr = jw.Write(r)
-		}
-	}
+	o.Record = sink.FlowEnd
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	stop := make(chan struct{})
@@ -94,14 +88,8 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 			return 1 // it never ran: nothing to write
 		}
 	}
-	if writeErr == nil {
-		writeErr = jw.Flush()
-	}
-	if writeErr == nil {
-		writeErr = closeOut()
-	}
-	if writeErr != nil {
-		fmt.Fprintf(stderr, "tunnelscope run: writing %s: %v\n", out, writeErr)
+	if err := sink.close(closeOut); err != nil {
+		fmt.Fprintf(stderr, "tunnelscope run: writing %s: %v\n", out, err)
 		return 1
 	}
 	if summaryPath != "" {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +17,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/tunnelscope/tunnelscope/control/config"
 	"github.com/tunnelscope/tunnelscope/control/metrics/promcheck"
@@ -256,25 +253,6 @@ func freeLoopbackAddr(t *testing.T) string {
 	return addr
 }
 
-func scrapeMetrics(url string) ([]byte, map[string]*dto.MetricFamily, error) {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("%s: %s", resp.Status, body)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
-	return body, fams, err
-}
-
 func labels(m *dto.Metric) map[string]string {
 	l := map[string]string{}
 	for _, p := range m.Label {
@@ -334,7 +312,7 @@ func TestMetricsLive(t *testing.T) {
 			t.Fatalf("run exited before serving metrics: %v\n%s", waitErr, stderr.String())
 		default:
 		}
-		body, fams, err = scrapeMetrics(url)
+		body, fams, err = promcheck.Scrape(url)
 		if err == nil {
 			if frames0, _ = counterSum(fams, "tunnelscope_worker_frames_total"); frames0 > 0 {
 				break
@@ -369,7 +347,7 @@ func TestMetricsLive(t *testing.T) {
 	// published every 100 ms.
 	var frames1 float64
 	for deadline := time.Now().Add(5 * time.Second); frames1 <= frames0; time.Sleep(150 * time.Millisecond) {
-		_, fams, err = scrapeMetrics(url)
+		_, fams, err = promcheck.Scrape(url)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -395,7 +373,7 @@ func TestMetricsLive(t *testing.T) {
 	if float64(sum.RxPackets) < frames1 {
 		t.Errorf("summary rx_packets %d below the %g frames scraped during the run", sum.RxPackets, frames1)
 	}
-	if _, _, err := scrapeMetrics(url); err == nil {
+	if _, _, err := promcheck.Scrape(url); err == nil {
 		t.Error("metrics still served after the run ended")
 	}
 }

@@ -12,7 +12,7 @@ import (
 func runLive(args []string, stdout, stderr io.Writer) int {
 	for _, a := range args {
 		if a == "-h" || a == "--help" || a == "-help" {
-			fmt.Fprintln(stdout, "Usage: tunnelscope run [-c CONFIG] [--eal ARG]... [--workers N] [-o FILE|-] [--exit-idle D] [--duration D] [--summary FILE] [--metrics ADDR]")
+			fmt.Fprintln(stdout, "Usage: tunnelscope run "+runSynopsis)
 			fmt.Fprintln(stdout, "\nThis binary was built without DPDK; 'make build' builds with it (-tags dpdk).")
 			return 0
 		}

@@ -109,7 +109,6 @@ func appendString(dst []byte, s string) []byte {
 type Writer struct {
 	w   *bufio.Writer
 	buf []byte
-	n   uint64
 }
 
 // NewWriter buffers output to w.
@@ -121,13 +120,9 @@ func NewWriter(w io.Writer) *Writer {
 func (w *Writer) Write(r *dataplane.Record) error {
 	w.buf = AppendJSON(w.buf[:0], r)
 	w.buf = append(w.buf, '\n')
-	w.n++
 	_, err := w.w.Write(w.buf)
 	return err
 }
-
-// Records is how many records were written.
-func (w *Writer) Records() uint64 { return w.n }
 
 // Flush writes out the buffer.
 func (w *Writer) Flush() error { return w.w.Flush() }

@@ -3,7 +3,6 @@ package metrics
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -12,8 +11,6 @@ import (
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/tunnelscope/tunnelscope/control/metrics/promcheck"
 	"github.com/tunnelscope/tunnelscope/dataplane"
@@ -60,22 +57,9 @@ func newFake() *fakeSource {
 
 func scrape(t *testing.T, url string) ([]byte, map[string]*dto.MetricFamily) {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
+	body, fams, err := promcheck.Scrape(url + "/metrics")
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s\n%s", resp.Status, body)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatalf("exposition does not parse: %v\n%s", err, body)
+		t.Fatalf("%v\n%s", err, body)
 	}
 	return body, fams
 }

@@ -1,6 +1,8 @@
 // Package dpdk is tunnelscope's thin cgo binding to DPDK 22.11: EAL start-up
-// and lcore launch, mbuf pools, ethdev ports and receive bursts. It covers only
-// what the live dataplane uses. Its shape follows github.com/yerden/go-dpdk
+// and lcore launch, mbuf pools, ethdev ports and receive bursts. It covers what
+// the live dataplane uses plus the few neighbouring calls its tests and
+// operators reach for (transmit, RSS inspection, xstats, port and pool
+// accounting). Its shape follows github.com/yerden/go-dpdk
 // (eal.Init/eal.Cleanup/eal.LcoreID, ethdev.Port methods, mempool) so that a
 // later switch to that module is mechanical; the one deliberate difference is
 // that per-packet mbuf fields are read from Go at fixed offsets instead of

@@ -8,5 +8,4 @@ import "math"
 func (t *Table) Reset() {
 	t.Flush(EndEOF)
 	t.now = math.MinInt64
-	t.nextCheck = math.MaxInt64
 }

@@ -286,10 +286,12 @@ func (t *Table) packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen
 		t.expire(now)
 	}
 	s, ok := t.last, false
+	hash, hashed := uint64(0), false
 	if s != nilSlot && t.slab[s].Key.equal(k) {
 		ok = true
 	} else {
-		s, ok = t.lookup(k, k.Hash())
+		hash, hashed = k.Hash(), true
+		s, ok = t.lookup(k, hash)
 	}
 	if ok && t.slab[s].tcp&tcpClosing != 0 && isSYN(k, p) {
 		// A fresh connection on a tuple whose previous one is closing.
@@ -298,7 +300,10 @@ func (t *Table) packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen
 		ok = false
 	}
 	if !ok {
-		s = t.create(k, fromB, k.Hash(), now, p)
+		if !hashed {
+			hash = k.Hash()
+		}
+		s = t.create(k, fromB, hash, now, p)
 		created = true
 	}
 	t.last = s
@@ -390,7 +395,6 @@ func (t *Table) evict() {
 			victim = h
 		}
 	}
-	t.stats.Evicted++
 	t.end(victim, EndEvicted)
 }
 
@@ -619,7 +623,11 @@ func (t *Table) Len() int { return t.n }
 func (t *Table) Capacity() int { return len(t.slab) }
 
 // Stats returns the counters since New.
-func (t *Table) Stats() Stats { return t.stats }
+func (t *Table) Stats() Stats {
+	s := t.stats
+	s.Evicted = s.Ended[EndEvicted]
+	return s
+}
 
 // Now returns the latest time seen by Packet or Expire, or 0 before any.
 func (t *Table) Now() int64 {

@@ -53,12 +53,15 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	var lastPkt int64 // latest device timestamp this worker processed, ns
 	var d dispatched
 
+	freeLater := func(m dpdk.Mbuf) {
+		free.Set(nfree, m)
+		nfree++
+	}
 	done := func(m dpdk.Mbuf, t int64) {
 		if wk.stamped {
 			lastPkt = max(lastPkt, t)
 		}
-		free.Set(nfree, m)
-		nfree++
+		freeLater(m)
 	}
 	process := func(m dpdk.Mbuf, t int64, link packet.LinkType) {
 		frame := m.Frame(scratch)
@@ -98,31 +101,28 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 							t = int64(us) * 1000
 						}
 					}
-					if !q.soft || n == 1 {
+					if !q.soft { // soft only with several workers
 						process(m, t, q.link)
 						continue
 					}
-					d.t, d.wireLen, d.link = t, m.PktLen(), q.link
-					var target int
-					target, d.ok = dataplane.DispatchFrame(&dec, m.Frame(scratch), q.link, &d.pkt, n)
-					d.mbuf = 0
-					if !d.ok {
-						d.mbuf = m.Handle()
-					}
+					target, ok := dataplane.DispatchFrame(&dec, m.Frame(scratch), q.link, &d.pkt, n)
 					switch {
+					case target == wk.idx && ok:
+						wk.w.Decoded(&d.pkt, m.PktLen(), t)
+						done(m, t)
 					case target == wk.idx:
-						receive(&d)
-						if d.ok {
-							done(m, t)
+						process(m, t, q.link) // did not decode: this lcore is worker 0
+					default:
+						d.t, d.wireLen, d.link, d.ok, d.mbuf = t, m.PktLen(), q.link, ok, 0
+						if !ok {
+							d.mbuf = m.Handle()
 						}
-					case !wk.out[target].Put(&d):
-						wk.dispatchDrops.Add(1)
-						free.Set(nfree, m)
-						nfree++
-					case d.ok:
-						// The receiver has all it needs in d.pkt.
-						free.Set(nfree, m)
-						nfree++
+						if !wk.out[target].Put(&d) {
+							wk.dispatchDrops.Add(1)
+							freeLater(m)
+						} else if ok {
+							freeLater(m) // the receiver has all it needs in d.pkt
+						}
 					}
 				}
 			}

@@ -58,7 +58,7 @@ func setupPorts(o *Options, workers []*worker) ([]dpdk.Port, []PortReport, error
 				conf.RSSKey = symmetricKey(int(info.HashKeySize))
 			}
 		}
-		socket := p.SocketID()
+		socket := info.SocketID
 		if socket < 0 {
 			socket = 0
 		}

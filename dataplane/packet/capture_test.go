@@ -13,10 +13,19 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+
+	"github.com/tunnelscope/tunnelscope/internal/reference"
 )
 
-// pcapDir is the shared, read-only capture set, relative to this package.
-var pcapDir = filepath.Join("..", "..", "..", "shared", "data", "pcap")
+// sharedData is ../shared/data, where the shared, read-only captures are.
+func sharedData(t testing.TB) string {
+	t.Helper()
+	data, err := reference.SharedData(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
 
 type captured struct {
 	link LinkType
@@ -100,9 +109,9 @@ func readClassic(raw []byte, order binary.ByteOrder, link LinkType) ([]captured,
 }
 
 func captureFiles(t testing.TB) []string {
-	files, err := filepath.Glob(filepath.Join(pcapDir, "*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no captures in %s: %v", pcapDir, err)
+	files, err := reference.Captures(sharedData(t))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return files
 }

@@ -329,14 +329,14 @@ func (d *Decoder) ipv4(b []byte, off int, p *Packet) error {
 	if frag&0x3FFF != 0 { // MF or a fragment offset
 		p.Flags |= FlagFragment
 		if frag&0x1FFF != 0 {
-			return laterFragment(b, l4, p)
+			return laterFragment(l4, p)
 		}
 	}
 	return d.l4(b, l4, p)
 }
 
 // laterFragment reports a fragment that carries no L4 header.
-func laterFragment(b []byte, l4 int, p *Packet) error {
+func laterFragment(l4 int, p *Packet) error {
 	p.Flags |= FlagLaterFragment
 	p.L4Offset = uint32(l4)
 	p.PayloadOffset = uint32(l4)
@@ -409,7 +409,7 @@ func (d *Decoder) ipv6(b []byte, off int, p *Packet) error {
 		}
 		if frag&0xFFF8 != 0 {
 			p.Proto = next
-			return laterFragment(b, x, p)
+			return laterFragment(x, p)
 		}
 	}
 }
@@ -429,18 +429,14 @@ func (d *Decoder) l4(b []byte, off int, p *Packet) error {
 		if hl < 20 {
 			return ErrBadHeader
 		}
-		if hl > avail {
-			if p.Flags&FlagTruncatedIP == 0 {
-				return ErrBadHeader
-			}
-			// Options cut by the snap length: keep what the fixed header
-			// says and point the payload at the end of the capture.
-			hl = avail
+		// Options cut by the snap length are allowed: the payload offset
+		// below stops at the end of the capture.
+		if hl > avail && p.Flags&FlagTruncatedIP == 0 {
+			return ErrBadHeader
 		}
 		p.SrcPort = binary.BigEndian.Uint16(b[off:])
 		p.DstPort = binary.BigEndian.Uint16(b[off+2:])
 		p.TCPFlags = b[off+13]
-		p.PayloadLen = payloadLen(p, off+int(b[off+12]>>4)*4)
 	case ProtoUDP, ProtoSCTP:
 		hl = 8
 		if p.Proto == ProtoSCTP {
@@ -468,10 +464,8 @@ func (d *Decoder) l4(b []byte, off int, p *Packet) error {
 		}
 		p.SPI = binary.BigEndian.Uint32(b[off:])
 	}
-	p.PayloadOffset = uint32(off + hl)
-	if p.Proto != ProtoTCP {
-		p.PayloadLen = payloadLen(p, off+hl)
-	}
+	p.PayloadOffset = uint32(off + min(hl, avail))
+	p.PayloadLen = payloadLen(p, off+hl)
 	if d.Decap != 0 && p.Tunnels < maxTunnels {
 		d.tunnel(b, off, p)
 	}

@@ -114,7 +114,7 @@ func TestFuzzSeeds(t *testing.T) {
 			t.Fatalf("%d of %d seed names are decode cases", written, len(tableSeeds))
 		}
 		for _, s := range realSeeds {
-			frames, err := readCapture(filepath.Join(pcapDir, s.file))
+			frames, err := readCapture(filepath.Join(sharedData(t), "pcap", s.file))
 			if err != nil || len(frames) < s.frame {
 				t.Fatalf("%s: %d frames, %v", s.file, len(frames), err)
 			}

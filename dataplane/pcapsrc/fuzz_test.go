@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tunnelscope/tunnelscope/internal/reference"
 )
 
 // FuzzSource feeds arbitrary bytes to the pcap/pcapng reader: it must never
@@ -14,10 +16,12 @@ import (
 // with the same error as Next.
 func FuzzSource(f *testing.F) {
 	// Seeds: the first 2 KiB of real captures of each format and byte
-	// order, committed under testdata/fuzz/FuzzSource by -write-seeds too.
+	// order, when the shared captures are there; the committed corpus is
+	// under testdata/fuzz/FuzzSource.
+	data, dataErr := reference.SharedData(".")
 	for _, name := range []string{"tor.pcap", "sll2_tls.pcap", "nfsv3.pcap", "dns.pcap", "esp.pcapng", "dlt_ppp.pcap"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "data", "pcap", name))
-		if err == nil {
+		b, err := os.ReadFile(filepath.Join(data, "pcap", name))
+		if dataErr == nil && err == nil {
 			f.Add(b[:min(len(b), 2048)])
 		}
 	}
@@ -64,7 +68,7 @@ func FuzzSource(f *testing.F) {
 					t.Fatalf("NextBatch gave more than Next's %d frames", len(want))
 				}
 				w := want[got]
-				if !bytes.Equal(g.Data, w.Data) || g.WireLen != w.WireLen || g.Time != w.Time || g.Link != w.Link {
+				if !sameFrame(g, w) {
 					t.Fatalf("frame %d: NextBatch and Next differ", got+1)
 				}
 				got++

@@ -49,8 +49,7 @@ type Source struct {
 	ng bool
 	be bool // the pcap file or the current pcapng section is big-endian
 	// pcap only
-	nano   bool
-	fracNs int64 // ns per unit of a record's fraction field: 1 (nano) or 1000
+	fracNs int64 // ns per unit of a record's fraction field: 1 (nanosecond file) or 1000
 	link   packet.LinkType
 	// pcapng: the current section's interfaces, by interface ID
 	ifaces []iface
@@ -127,15 +126,11 @@ func (s *Source) header() error {
 		}
 		return nil
 	case magicLE == magicMicro || magicLE == magicNano:
-		s.nano = magicLE == magicNano
+		s.fracNs = fracNs(magicLE)
 	case magicBE == magicMicro || magicBE == magicNano:
-		s.be, s.nano = true, magicBE == magicNano
+		s.be, s.fracNs = true, fracNs(magicBE)
 	default:
 		return ErrNotCapture
-	}
-	s.fracNs = 1000
-	if s.nano {
-		s.fracNs = 1
 	}
 	if err := s.in.fill(24); err != nil {
 		return fmt.Errorf("pcap header: %w", ErrNotCapture)
@@ -149,6 +144,15 @@ func (s *Source) header() error {
 	s.link = packet.LinkType(s.u32(h[20:]))
 	s.in.skip(24)
 	return nil
+}
+
+// fracNs is the ns per unit of the fraction field of a pcap file with
+// magic number m.
+func fracNs(m uint32) int64 {
+	if m == magicNano {
+		return 1
+	}
+	return 1000
 }
 
 func (s *Source) u16(b []byte) uint16 {
@@ -186,6 +190,12 @@ func (s *Source) Next(fr *Frame) error {
 		s.n++
 		return nil
 	}
+	return s.next(fr)
+}
+
+// next is Next past its fast path: a pcapng block, or a pcap record that
+// is not whole in the buffer (or is corrupt).
+func (s *Source) next(fr *Frame) error {
 	var err error
 	if s.ng {
 		err = s.nextNG(fr)
@@ -223,7 +233,7 @@ func (s *Source) NextBatch(frames []Frame) (n int, err error) {
 			return n, nil
 		}
 	}
-	if err := s.Next(&frames[0]); err != nil {
+	if err := s.next(&frames[0]); err != nil {
 		return 0, err
 	}
 	return 1, nil

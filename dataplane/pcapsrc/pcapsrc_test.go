@@ -35,6 +35,12 @@ func readAll(t *testing.T, name string) ([]Frame, error) {
 	}
 }
 
+// sameFrame reports whether two frames have the same bytes, lengths, time
+// and link type.
+func sameFrame(a, b Frame) bool {
+	return string(a.Data) == string(b.Data) && a.WireLen == b.WireLen && a.Time == b.Time && a.Link == b.Link
+}
+
 // Every shared capture, pcap and pcapng, must yield exactly the frames
 // tshark sees, with the same nanosecond timestamps and lengths.
 func TestFramesMatchTshark(t *testing.T) {
@@ -178,7 +184,7 @@ func TestRefillPathMatchesBufferedPath(t *testing.T) {
 				t.Fatalf("%s: frame %d: %v", name, i+1, err)
 			}
 			w := want[i]
-			if string(fr.Data) != string(w.Data) || fr.WireLen != w.WireLen || fr.Time != w.Time || fr.Link != w.Link {
+			if !sameFrame(fr, w) {
 				t.Fatalf("%s: frame %d differs: %d bytes/%d/%d/%d, buffered %d bytes/%d/%d/%d",
 					name, i+1, len(fr.Data), fr.WireLen, fr.Time, fr.Link, len(w.Data), w.WireLen, w.Time, w.Link)
 			}
@@ -221,7 +227,7 @@ func TestNextBatchMatchesNext(t *testing.T) {
 				}
 				for _, fr := range frames[:n] {
 					w := want[got]
-					if string(fr.Data) != string(w.Data) || fr.WireLen != w.WireLen || fr.Time != w.Time || fr.Link != w.Link {
+					if !sameFrame(fr, w) {
 						t.Fatalf("%s, batches of %d: frame %d differs from Next's", name, size, got+1)
 					}
 					got++
