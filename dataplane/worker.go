@@ -10,6 +10,7 @@ import (
 	"github.com/tunnelscope/tunnelscope/dataplane/flow"
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
 	"github.com/tunnelscope/tunnelscope/features"
+	"github.com/tunnelscope/tunnelscope/models"
 )
 
 // SnapshotKind says when a feature snapshot was taken.
@@ -49,6 +50,9 @@ type Config struct {
 	// of their timeout even when nothing else arrives for them.
 	Tick  time.Duration
 	Lcore int32
+	// Model classifies each flow at its end and at each snapshot; nil
+	// leaves verdicts unknown. Live workers swap it with SetModel.
+	Model *models.Forest
 }
 
 // Counters are a worker's packet and flow counts.
@@ -92,6 +96,7 @@ type Worker struct {
 	feats []features.Flow
 	sink  Sink
 	cfg   Config
+	model *models.Forest
 
 	pkt      packet.Packet
 	key      flow.Key
@@ -116,7 +121,7 @@ func NewWorker(cfg Config, sink Sink) (*Worker, error) {
 	if sink == nil {
 		return nil, fmt.Errorf("%w: nil sink", ErrConfig)
 	}
-	w := &Worker{dec: packet.Decoder{Decap: cfg.Decap}, sink: sink, cfg: cfg, rec: Record{Lcore: cfg.Lcore}}
+	w := &Worker{dec: packet.Decoder{Decap: cfg.Decap}, sink: sink, cfg: cfg, model: cfg.Model, rec: Record{Lcore: cfg.Lcore}}
 	t, err := flow.New(cfg.Flow, w.flowEnd)
 	if err != nil {
 		return nil, fmt.Errorf("%w: flow table: %w", ErrConfig, err)
@@ -131,6 +136,11 @@ func NewWorker(cfg Config, sink Sink) (*Worker, error) {
 	w.vec = make([]float32, 0, features.VectorLen)
 	return w, nil
 }
+
+// SetModel replaces the model for the flows that end from now on. The
+// live loop calls it once per burst with the control plane's current
+// model, so a reload reaches every lcore without a lock.
+func (w *Worker) SetModel(m *models.Forest) { w.model = m }
 
 // SetFile names the capture the following frames come from (offline); it is
 // copied into every record.
@@ -193,14 +203,18 @@ func (w *Worker) snapshots(slot uint32, windowEnd bool) {
 
 func (w *Worker) snapshot(slot uint32, e *flow.Entry, at Snapshot, why flow.EndReason) {
 	w.rec.fill(e, why, &w.slots[slot].frameLen)
-	w.sendSnapshot(slot, at)
+	w.classify(slot)
+	w.sink.Snapshot(&w.rec, at, w.vec)
 }
 
-// sendSnapshot hands the sink slot's vector with the record w.rec already
-// holds.
-func (w *Worker) sendSnapshot(slot uint32, at Snapshot) {
+// classify puts slot's feature vector in w.vec and the model's verdict on
+// it in w.rec.
+func (w *Worker) classify(slot uint32) {
 	w.vec = w.fx.Vector(&w.feats[slot], w.vec[:0])
-	w.sink.Snapshot(&w.rec, at, w.vec)
+	w.rec.Verdict = models.Verdict{}
+	if w.model != nil {
+		w.rec.Verdict = w.model.Verdict(w.vec)
+	}
 }
 
 func (w *Worker) countError(err error) {
@@ -222,8 +236,12 @@ func (w *Worker) countError(err error) {
 // the worker.
 func (w *Worker) flowEnd(slot uint32, e *flow.Entry, why flow.EndReason) {
 	w.rec.fill(e, why, &w.slots[slot].frameLen)
+	w.rec.Verdict = models.Verdict{}
+	if w.model != nil || w.cfg.SnapEnd {
+		w.classify(slot)
+	}
 	if w.cfg.SnapEnd {
-		w.sendSnapshot(slot, Snapshot{Kind: AtEnd})
+		w.sink.Snapshot(&w.rec, Snapshot{Kind: AtEnd}, w.vec)
 	}
 	w.c.Flows++
 	w.sink.FlowEnd(&w.rec)

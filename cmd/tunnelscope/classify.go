@@ -11,13 +11,14 @@ import (
 )
 
 func runClassify(args []string, stdout, stderr io.Writer) int {
-	var cfgPath, out string
+	var cfgPath, modelPath, out string
 	var workers int
-	fs := newFlagSet("classify", "[-c CONFIG] [-o FILE|-] [--workers N] CAPTURE...",
+	fs := newFlagSet("classify", "[-c CONFIG] [-m MODEL] [-o FILE|-] [--workers N] CAPTURE...",
 		"Reads pcap/pcapng captures and writes one JSON object per flow (JSON Lines).\n"+
 			"Each capture's flows end at its end (end = \"eof\"); an unreadable capture is\n"+
 			"reported and skipped, and the exit code is then 1.", stderr)
 	fs.stringVar(&cfgPath, "c", "config", "", "TOML configuration file (defaults when omitted)")
+	fs.stringVar(&modelPath, "m", "model", "", "model file from 'tunnelscope train' (default: the config's model.path; none: verdicts unknown)")
 	fs.stringVar(&out, "o", "out", "", "write records to FILE; - for stdout (default: the config's output.records)")
 	fs.intVar(&workers, "workers", 1, "worker goroutines, fed by the same symmetric-hash dispatch as live mode")
 	files, code, ok := fs.parse(args)
@@ -41,6 +42,11 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tunnelscope classify: --workers must be at least 1")
 		return 2
 	}
+	wc := workerConfig(&cfg)
+	if err := configModel(modelPath, &cfg, &wc); err != nil {
+		fmt.Fprintf(stderr, "tunnelscope classify: %v\n", err)
+		return 2
+	}
 	w, closeOut, err := openOut(out, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "tunnelscope classify: %v\n", err)
@@ -50,7 +56,7 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 	sink := &recordSink{w: jw}
 	start := time.Now()
 	o := dataplane.Offline{
-		Config:   workerConfig(&cfg),
+		Config:   wc,
 		Workers:  workers,
 		Progress: progressBar(stderr),
 		NewSink:  func(int) dataplane.Sink { return sink },

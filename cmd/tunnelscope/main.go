@@ -22,7 +22,7 @@ var version = "dev"
 
 // runSynopsis is the run command's usage line, shared by the builds with
 // and without DPDK.
-const runSynopsis = "[-c CONFIG] [--eal ARG]... [--workers N] [-o FILE|-] [--exit-idle D] [--duration D] [--summary FILE] [--metrics ADDR]"
+const runSynopsis = "[-c CONFIG] [-m MODEL] [--eal ARG]... [--workers N] [-o FILE|-] [--exit-idle D] [--duration D] [--summary FILE] [--metrics ADDR]"
 
 type command struct {
 	name, summary string
@@ -36,6 +36,8 @@ func init() {
 		{"run", "run the live appliance on DPDK ports", runLive},
 		{"classify", "classify the flows of capture files, one JSON object per flow", runClassify},
 		{"extract", "write per-flow feature vectors of capture files as CSV", runExtract},
+		{"train", "grow a random forest or decision tree on extracted features", runTrain},
+		{"eval", "cross-validate training settings, or test a saved model", runEval},
 		{"version", "print the version", func(_ []string, stdout, _ io.Writer) int {
 			printVersion(stdout)
 			return 0

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -15,10 +16,11 @@ import (
 	"github.com/tunnelscope/tunnelscope/control/export"
 	"github.com/tunnelscope/tunnelscope/dataplane/live"
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
+	"github.com/tunnelscope/tunnelscope/models"
 )
 
 func runLive(args []string, stdout, stderr io.Writer) int {
-	var cfgPath, out, summaryPath, metricsAddr string
+	var cfgPath, modelPath, out, summaryPath, metricsAddr string
 	var eal listFlag
 	var workers int
 	var exitIdle, duration time.Duration
@@ -28,6 +30,7 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 			"after --duration, or after --exit-idle without a packet; every active flow is\n"+
 			"then written with end = \"eof\".", stderr)
 	fs.stringVar(&cfgPath, "c", "config", "", "TOML configuration file (defaults: one port, one worker)")
+	fs.stringVar(&modelPath, "m", "model", "", "model file from 'tunnelscope train' (default: the config's model.path; none: verdicts unknown)")
 	fs.Var(&eal, "eal", "an EAL argument (repeatable); replaces the config's [live] eal list")
 	fs.intVar(&workers, "workers", 0, "worker lcores (default: the config's live.workers)")
 	fs.stringVar(&out, "o", "out", "", "write records to FILE; - for stdout (default: the config's output.records)")
@@ -58,13 +61,21 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.Live.Metrics = metricsAddr
 	}
+	o := liveOptions(&cfg)
+	if err := configModel(modelPath, &cfg, &o.Worker); err != nil {
+		fmt.Fprintf(stderr, "tunnelscope run: %v\n", err)
+		return 2
+	}
+	// The pointer the lcores read once per burst; a reload stores into it.
+	var model atomic.Pointer[models.Forest]
+	model.Store(o.Worker.Model)
+	o.Model = &model
 	w, closeOut, err := openOut(out, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "tunnelscope run: %v\n", err)
 		return 2
 	}
 	sink := &recordSink{w: export.NewWriter(w)}
-	o := liveOptions(&cfg)
 	if len(eal) > 0 {
 		o.EAL = eal
 	}

@@ -26,7 +26,16 @@ type Config struct {
 	Decap    Decap    `toml:"decap"`
 	Features Features `toml:"features"`
 	Output   Output   `toml:"output"`
+	Model    Model    `toml:"model"`
 	Live     Live     `toml:"live"`
+}
+
+// Model names the classifier.
+type Model struct {
+	// Path of a model file written by `tunnelscope train`; empty runs
+	// without one (verdicts stay unknown). The -m flag overrides it. A
+	// relative path is taken from the working directory.
+	Path string `toml:"path"`
 }
 
 // Flow configures each worker's flow table.

@@ -14,6 +14,7 @@ import (
 	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
 	"github.com/tunnelscope/tunnelscope/dataplane/ring"
+	"github.com/tunnelscope/tunnelscope/models"
 )
 
 // Port is one port to receive from.
@@ -47,6 +48,12 @@ type Options struct {
 	// tunnelscope_build_info.
 	Metrics string
 	Version string
+
+	// Model, when not nil, is the classifier every worker uses from its
+	// next iteration on: each lcore loads the pointer once per burst, so
+	// the control plane swaps a model with one Store and no lock. When
+	// nil, Worker.Model serves for the whole run.
+	Model *atomic.Pointer[models.Forest]
 
 	// Record receives every flow record on the main lcore's goroutine.
 	Record func(*dataplane.Record)
