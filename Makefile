@@ -9,8 +9,9 @@ LDFLAGS := -X main.version=$(VERSION)
 HAVE_DPDK := $(shell pkg-config --exists libdpdk 2>/dev/null && echo yes)
 TAGS := $(if $(HAVE_DPDK),dpdk,)
 SAMPLE := sample/tor.pcap
+SHARED ?= ../shared
 
-.PHONY: all deps build run test test-go test-dpdk test-race lint bench fuzz clean
+.PHONY: all deps build run test test-go test-dpdk test-race lint bench fuzz model clean
 
 all: build
 
@@ -56,6 +57,14 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./dataplane/packet/
 	$(GO) test -run '^$$' -fuzz FuzzSource -fuzztime 60s ./dataplane/pcapsrc/
+	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 60s ./models/
+
+# The shipped model: a 30-tree forest grown on the labelled flows of the
+# shared captures (seed 1, so the same data gives the same file).
+model: build
+	@mkdir -p .cache
+	$(BIN) extract --labels $(SHARED)/data/flows.csv -o .cache/shared-features.csv $(SHARED)/data/pcap/*
+	$(BIN) train -i .cache/shared-features.csv -o configs/model.json --trees 30 --max-depth 12 --seed 1
 
 clean:
 	rm -rf bin .cache

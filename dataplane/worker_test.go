@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
 	"github.com/tunnelscope/tunnelscope/dataplane/pcapsrc"
 	"github.com/tunnelscope/tunnelscope/features"
+	"github.com/tunnelscope/tunnelscope/models"
 )
 
 type capturedFrame struct {
@@ -38,11 +40,39 @@ func loadFrames(t testing.TB, name string) []capturedFrame {
 }
 
 // countSink counts without keeping anything, so it allocates nothing.
-type countSink struct{ ends, snaps, pkts uint64 }
+type countSink struct{ ends, snaps, pkts, modelled uint64 }
 
-func (s *countSink) FlowEnd(r *Record) { s.ends++; s.pkts += r.Pkts[0] + r.Pkts[1] }
+func (s *countSink) FlowEnd(r *Record) {
+	s.ends++
+	s.pkts += r.Pkts[0] + r.Pkts[1]
+	s.count(r)
+}
+
 func (s *countSink) Snapshot(r *Record, at Snapshot, vec []float32) {
 	s.snaps++
+	s.count(r)
+}
+
+func (s *countSink) count(r *Record) {
+	if r.Verdict.Source == models.SourceModel {
+		s.modelled++
+	}
+}
+
+// testModel is a one-split tree on the schema: flows of more than 4
+// packets are Tor, others DNS.
+func testModel(t testing.TB) *models.Forest {
+	t.Helper()
+	schema := features.Schema()
+	f, err := (&models.File{Kind: "decision_tree", Features: schema, Classes: []string{"dns", "tor"},
+		Trees: []models.Tree{{
+			Feature: []int32{int32(slices.Index(schema, "both_packets")), -1, -1}, Threshold: []float32{4, 0, 0},
+			Left: []int32{1, 0, 1}, Right: []int32{2, -1, -1}, Value: [][]float32{{1, 0}, {0, 1}},
+		}}}).Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func testConfig(capacity int) Config {
@@ -55,13 +85,16 @@ func testConfig(capacity int) Config {
 
 // The whole per-packet path — decode, flow lookup and creation, feature
 // update, pooled state, snapshots, timer expiry and eviction of a full
-// table — allocates nothing.
+// table, and the model's verdict at each snapshot and flow end —
+// allocates nothing.
 func TestWorkerDoesNotAllocate(t *testing.T) {
 	frames := loadFrames(t, "../sample/tor.pcap")
 	sink := &countSink{}
 	// 4 slots for a capture with up to 6 flows at once: eviction happens
 	// every round.
-	w, err := NewWorker(testConfig(4), sink)
+	cfg := testConfig(4)
+	cfg.Model = testModel(t)
+	w, err := NewWorker(cfg, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +113,9 @@ func TestWorkerDoesNotAllocate(t *testing.T) {
 	st := w.TableStats()
 	if st.Evicted == 0 || sink.ends == 0 || sink.snaps == 0 {
 		t.Fatalf("the test did not exercise eviction/ends/snapshots: %+v, sink %+v", st, sink)
+	}
+	if sink.modelled != sink.ends+sink.snaps {
+		t.Fatalf("%d of %d records and snapshots carry the model's verdict", sink.modelled, sink.ends+sink.snaps)
 	}
 }
 

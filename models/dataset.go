@@ -108,7 +108,8 @@ func ReadDataset(r io.Reader) (*Dataset, error) {
 			d.X = append(d.X, float32(v))
 		}
 		d.Y = append(d.Y, c)
-		d.Groups = append(d.Groups, rec[fileCol])
+		// A copy: with ReuseRecord every field shares its line's memory.
+		d.Groups = append(d.Groups, strings.Clone(rec[fileCol]))
 	}
 	if len(d.Y) == 0 {
 		return nil, fmt.Errorf("%w: no labelled rows", ErrDataset)

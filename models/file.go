@@ -2,11 +2,13 @@ package models
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 )
 
 // FileFormat and FileVersion open every model file; a file without them
@@ -64,13 +66,23 @@ func Load(path string) (*Forest, error) {
 // Read decodes and compiles a model; unknown keys and trailing data are
 // errors, as in the configuration, so a damaged file is never half-used.
 func Read(r io.Reader) (*Forest, error) {
-	dec := json.NewDecoder(io.LimitReader(r, maxModelBytes+1))
+	b, err := io.ReadAll(io.LimitReader(r, maxModelBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxModelBytes {
+		return nil, fmt.Errorf("%w: larger than %d MiB", ErrCorruptModel, maxModelBytes>>20)
+	}
+	if err := checkKeys(b); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorruptModel, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var m File
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorruptModel, err)
 	}
-	if dec.More() {
+	if err := dec.Decode(&json.RawMessage{}); err != io.EOF {
 		return nil, fmt.Errorf("%w: data after the model", ErrCorruptModel)
 	}
 	if m.Format != FileFormat {
@@ -83,6 +95,37 @@ func Read(r io.Reader) (*Forest, error) {
 		return nil, fmt.Errorf("%w: kind %q", ErrCorruptModel, m.Kind)
 	}
 	return compile(&m)
+}
+
+// checkKeys rejects keys that differ from the schema's only in case, which
+// encoding/json would accept: a model file is spelt one way.
+func checkKeys(b []byte) error {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil // Decode reports it, with its position
+	}
+	if err := exactKeys(top, "format", "version", "kind", "description", "features", "classes", "trees"); err != nil {
+		return err
+	}
+	var trees []map[string]json.RawMessage
+	if json.Unmarshal(top["trees"], &trees) != nil {
+		return nil
+	}
+	for i, t := range trees {
+		if err := exactKeys(t, "feature", "threshold", "left", "right", "value"); err != nil {
+			return fmt.Errorf("tree %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func exactKeys(m map[string]json.RawMessage, keys ...string) error {
+	for k := range m {
+		if !slices.Contains(keys, k) {
+			return fmt.Errorf("unknown key %q", k)
+		}
+	}
+	return nil
 }
 
 // Write saves m as JSON.

@@ -45,6 +45,14 @@ func Train(d *Dataset, cfg TrainConfig) (*File, error) {
 		return nil, fmt.Errorf("%w: max depth %d, min leaf %d, max features %d (of %d)",
 			ErrTrain, cfg.MaxDepth, cfg.MinLeaf, cfg.MaxFeatures, len(d.Features))
 	}
+	if len(d.X) != d.Rows()*len(d.Features) {
+		return nil, fmt.Errorf("%w: %d values for %d rows of %d features", ErrTrain, len(d.X), d.Rows(), len(d.Features))
+	}
+	for i, c := range d.Y {
+		if c == Unknown || c >= numClasses {
+			return nil, fmt.Errorf("%w: row %d is labelled %q, not a class", ErrTrain, i, c)
+		}
+	}
 	mtry := cfg.MaxFeatures
 	if mtry == 0 {
 		mtry = len(d.Features)

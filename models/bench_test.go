@@ -1,0 +1,31 @@
+package models
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkPredictShipped times one verdict of the shipped forest
+// (configs/model.json): the per-flow cost a worker pays at each flow end.
+func BenchmarkPredictShipped(b *testing.B) {
+	f, err := Load("../configs/model.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Vectors of plausible magnitudes: each feature drawn over a wide
+	// log range, so walks take varied paths.
+	rng := rand.New(rand.NewPCG(1, 2))
+	vecs := make([][]float32, 256)
+	for i := range vecs {
+		v := make([]float32, len(f.Features()))
+		for j := range v {
+			v[j] = float32(rng.ExpFloat64() * float64(int(1)<<rng.IntN(20)))
+		}
+		vecs[i] = v
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		f.Predict(vecs[i&255])
+	}
+}
