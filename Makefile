@@ -57,7 +57,9 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./dataplane/packet/
 	$(GO) test -run '^$$' -fuzz FuzzSource -fuzztime 60s ./dataplane/pcapsrc/
-	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 60s ./models/
+	$(GO) test -run '^$$' -fuzz 'FuzzRead$$' -fuzztime 60s ./models/
+	$(GO) test -run '^$$' -fuzz FuzzReadDataset -fuzztime 60s ./models/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./control/config/
 
 # The shipped model: a 30-tree forest grown on the labelled flows of the
 # shared captures (seed 1, so the same data gives the same file).
