@@ -8,12 +8,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/tunnelscope/tunnelscope/control/config"
 	"github.com/tunnelscope/tunnelscope/control/export"
+	"github.com/tunnelscope/tunnelscope/control/reload"
 	"github.com/tunnelscope/tunnelscope/dataplane/live"
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
 	"github.com/tunnelscope/tunnelscope/models"
@@ -66,10 +66,12 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tunnelscope run: %v\n", err)
 		return 2
 	}
-	// The pointer the lcores read once per burst; a reload stores into it.
-	var model atomic.Pointer[models.Forest]
-	model.Store(o.Worker.Model)
-	o.Model = &model
+	// The model the lcores read once per burst; SIGHUP reloads it.
+	o.Model = reload.New(o.Worker.Model, time.Now())
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadOnHUP(hup, o.Model, cfgPath, modelPath, stderr)
 	w, closeOut, err := openOut(out, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "tunnelscope run: %v\n", err)
@@ -116,6 +118,37 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// reloadOnHUP reloads the model at each SIGHUP: from -m's file when given,
+// else from the model.path of the config file, read and validated again
+// (other changed settings need a restart). A failure leaves the serving
+// model in place; either way one line says what happened.
+func reloadOnHUP(hup <-chan os.Signal, m *reload.Model, cfgPath, modelPath string, stderr io.Writer) {
+	for range hup {
+		path := modelPath
+		f, err := m.Reload(func() (*models.Forest, error) {
+			if path == "" && cfgPath != "" {
+				c, err := config.Load(cfgPath)
+				if err != nil {
+					return nil, err
+				}
+				path = c.Model.Path
+			}
+			if path == "" {
+				return nil, nil
+			}
+			return loadModel(path)
+		}, time.Now())
+		switch {
+		case err != nil:
+			fmt.Fprintf(stderr, "tunnelscope run: SIGHUP: model not reloaded, the previous one keeps serving: %v\n", err)
+		case f == nil:
+			fmt.Fprintln(stderr, "tunnelscope run: SIGHUP: no model configured: verdicts are unknown from now on")
+		default:
+			fmt.Fprintf(stderr, "tunnelscope run: SIGHUP: model reloaded from %s: %d trees, %d classes\n", path, f.Trees(), len(f.Classes()))
+		}
+	}
 }
 
 func liveOptions(c *config.Config) live.Options {

@@ -304,6 +304,32 @@ func counterSum(fams map[string]*dto.MetricFamily, name string) (sum float64, n 
 	return sum, n
 }
 
+// child is `tunnelscope run` started as a child process (this test binary
+// re-executed); exited closes when it is gone, and err is then its exit
+// status, so every wait can watch it. The test's clean-up kills it.
+type child struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	exited chan struct{}
+	err    error
+}
+
+func startRun(t *testing.T, args ...string) *child {
+	t.Helper()
+	c := &child{cmd: exec.Command(os.Args[0], append([]string{"run"}, args...)...), exited: make(chan struct{})}
+	c.cmd.Env = append(os.Environ(), "TUNNELSCOPE_AS_MAIN=1")
+	c.cmd.Stderr = &c.stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.err = c.cmd.Wait(); close(c.exited) }()
+	t.Cleanup(func() {
+		c.cmd.Process.Kill() // a no-op once it exited
+		<-c.exited
+	})
+	return c
+}
+
 // `run --metrics` serves /metrics while net_null traffic flows through two
 // workers behind the software dispatch: the port is described with its
 // dispatch mode, the workers' frame counters move between scrapes, promtool
@@ -315,23 +341,8 @@ func TestMetricsLive(t *testing.T) {
 	addr := freeLoopbackAddr(t)
 	url := "http://" + addr + "/metrics"
 	sumPath := filepath.Join(dir, "summary.json")
-	cmd := exec.Command(os.Args[0], "run", "-c", cfg, "--workers", "2", "--metrics", addr,
-		"-o", filepath.Join(dir, "out.jsonl"), "--summary", sumPath)
-	cmd.Env = append(os.Environ(), "TUNNELSCOPE_AS_MAIN=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// exited closes when the child is gone, so every wait below (and the
-	// clean-up after a failure) can watch it.
-	var waitErr error
-	exited := make(chan struct{})
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	defer func() {
-		cmd.Process.Kill() // a no-op once it exited
-		<-exited
-	}()
+	c := startRun(t, "-c", cfg, "--workers", "2", "--metrics", addr, "-o", filepath.Join(dir, "out.jsonl"), "--summary", sumPath)
+	cmd, exited, stderr := c.cmd, c.exited, &c.stderr
 
 	// The first scrape that answers and shows frames; the EAL start-up
 	// takes a moment.
@@ -342,7 +353,7 @@ func TestMetricsLive(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		select {
 		case <-exited:
-			t.Fatalf("run exited before serving metrics: %v\n%s", waitErr, stderr.String())
+			t.Fatalf("run exited before serving metrics: %v\n%s", c.err, stderr.String())
 		default:
 		}
 		body, fams, err = promcheck.Scrape(url)
@@ -393,8 +404,8 @@ func TestMetricsLive(t *testing.T) {
 	cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-exited:
-		if waitErr != nil {
-			t.Fatalf("run did not exit cleanly after SIGINT: %v\n%s", waitErr, stderr.String())
+		if c.err != nil {
+			t.Fatalf("run did not exit cleanly after SIGINT: %v\n%s", c.err, stderr.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("run still going 30 s after SIGINT\n%s", stderr.String())

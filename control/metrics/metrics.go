@@ -25,6 +25,17 @@ import (
 type Source interface {
 	Workers() []WorkerStats
 	Ports() []PortStats
+	// Model reports the classifier; ok is false when the source has no
+	// notion of one (no model metrics are then exported).
+	Model() (s ModelStats, ok bool)
+}
+
+// ModelStats describes the classifier and its reloads.
+type ModelStats struct {
+	Trees       int     // 0: no model, verdicts unknown
+	LastOK      bool    // the last load (at start or on reload) succeeded
+	LastSuccess float64 // unix seconds of the last successful load
+	Failures    uint64  // reloads that failed
 }
 
 // WorkerStats is one worker lcore's counters.
@@ -65,6 +76,7 @@ type collector struct {
 	ringDrops                                                          *prometheus.Desc
 	rxPackets, rxBytes, rxMissed, rxNombuf, rxErrors                   *prometheus.Desc
 	portInfo, lcoreInfo                                                *prometheus.Desc
+	modelTrees, reloadOK, reloadTime, reloadFailures                   *prometheus.Desc
 }
 
 // NewCollector returns a collector reading src at every scrape.
@@ -72,28 +84,33 @@ func NewCollector(src Source) prometheus.Collector {
 	lc := "lcore"
 	port := []string{"port", "name"}
 	return &collector{
-		src:          src,
-		frames:       desc("worker_frames_total", "Frames handed to the worker lcore.", lc),
-		frameBytes:   desc("worker_frame_bytes_total", "Bytes of the frames handed to the worker lcore, as on the wire.", lc),
-		packets:      desc("worker_packets_total", "Frames the worker lcore decoded and metered on a flow.", lc),
-		decodeErrors: desc("worker_decode_errors_total", "Frames the worker lcore could not meter, by reason: not_ip (ARP, LLDP and other non-IP frames), truncated (headers cut short), malformed (impossible header values), unknown_link (link type the decoder does not know), too_deep (more nested headers than the decoder follows).", lc, "reason"),
-		flows:        desc("worker_flows_total", "Flows the worker lcore ended and reported as records.", lc),
-		active:       desc("worker_active_flows", "Flows in the worker lcore's table at its last counter publication (about every 100 ms).", lc),
-		oversize:     desc("worker_oversize_frames_total", "Frames longer than the worker lcore's scratch buffer, metered on their first part (truncated_frames in the run summary).", lc),
-		ringDrops:    desc("ring_drops_total", "Items lost to a full ring, by producing lcore: dispatch (packets for another worker under software dispatch) or event (flow records for the control plane).", lc, "ring"),
-		rxPackets:    desc("port_rx_packets_total", "Packets the port received (DPDK ipackets).", port...),
-		rxBytes:      desc("port_rx_bytes_total", "Bytes the port received (DPDK ibytes).", port...),
-		rxMissed:     desc("port_rx_missed_total", "Packets the NIC dropped because no RX descriptor was free: the workers fell behind (DPDK imissed).", port...),
-		rxNombuf:     desc("port_rx_nombuf_total", "Receive failures for want of an mbuf in the port's pool (DPDK rx_nombuf).", port...),
-		rxErrors:     desc("port_rx_errors_total", "Erroneous packets the port received (DPDK ierrors).", port...),
-		portInfo:     desc("port_info", "A port the appliance receives from; dispatch is how its packets reach workers: rss (the NIC hashes flows over RX queues, one worker each), software (workers re-spread received packets by flow hash over rings), none (each worker keeps what its queues receive), single-queue (one queue, one worker).", "port", "name", "driver", "dispatch", "socket", "rx_queues"),
-		lcoreInfo:    desc("lcore_info", "A worker lcore and the NUMA socket it runs on.", lc, "socket"),
+		src:            src,
+		frames:         desc("worker_frames_total", "Frames handed to the worker lcore.", lc),
+		frameBytes:     desc("worker_frame_bytes_total", "Bytes of the frames handed to the worker lcore, as on the wire.", lc),
+		packets:        desc("worker_packets_total", "Frames the worker lcore decoded and metered on a flow.", lc),
+		decodeErrors:   desc("worker_decode_errors_total", "Frames the worker lcore could not meter, by reason: not_ip (ARP, LLDP and other non-IP frames), truncated (headers cut short), malformed (impossible header values), unknown_link (link type the decoder does not know), too_deep (more nested headers than the decoder follows).", lc, "reason"),
+		flows:          desc("worker_flows_total", "Flows the worker lcore ended and reported as records.", lc),
+		active:         desc("worker_active_flows", "Flows in the worker lcore's table at its last counter publication (about every 100 ms).", lc),
+		oversize:       desc("worker_oversize_frames_total", "Frames longer than the worker lcore's scratch buffer, metered on their first part (truncated_frames in the run summary).", lc),
+		ringDrops:      desc("ring_drops_total", "Items lost to a full ring, by producing lcore: dispatch (packets for another worker under software dispatch) or event (flow records for the control plane).", lc, "ring"),
+		rxPackets:      desc("port_rx_packets_total", "Packets the port received (DPDK ipackets).", port...),
+		rxBytes:        desc("port_rx_bytes_total", "Bytes the port received (DPDK ibytes).", port...),
+		rxMissed:       desc("port_rx_missed_total", "Packets the NIC dropped because no RX descriptor was free: the workers fell behind (DPDK imissed).", port...),
+		rxNombuf:       desc("port_rx_nombuf_total", "Receive failures for want of an mbuf in the port's pool (DPDK rx_nombuf).", port...),
+		rxErrors:       desc("port_rx_errors_total", "Erroneous packets the port received (DPDK ierrors).", port...),
+		modelTrees:     desc("model_trees", "Trees of the classifier the workers use; 0 when there is none (verdicts are unknown)."),
+		reloadOK:       desc("model_last_reload_successful", "Whether the last attempt to load the model (at start or on SIGHUP) succeeded; after a failure the previous model keeps serving."),
+		reloadTime:     desc("model_last_reload_success_timestamp_seconds", "When a model was last loaded successfully."),
+		reloadFailures: desc("model_reload_failures_total", "Model reloads that failed (unreadable, corrupt or of another feature schema)."),
+		portInfo:       desc("port_info", "A port the appliance receives from; dispatch is how its packets reach workers: rss (the NIC hashes flows over RX queues, one worker each), software (workers re-spread received packets by flow hash over rings), none (each worker keeps what its queues receive), single-queue (one queue, one worker).", "port", "name", "driver", "dispatch", "socket", "rx_queues"),
+		lcoreInfo:      desc("lcore_info", "A worker lcore and the NUMA socket it runs on.", lc, "socket"),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.frames, c.frameBytes, c.packets, c.decodeErrors, c.flows, c.active,
-		c.oversize, c.ringDrops, c.rxPackets, c.rxBytes, c.rxMissed, c.rxNombuf, c.rxErrors, c.portInfo, c.lcoreInfo} {
+		c.oversize, c.ringDrops, c.rxPackets, c.rxBytes, c.rxMissed, c.rxNombuf, c.rxErrors, c.portInfo, c.lcoreInfo,
+		c.modelTrees, c.reloadOK, c.reloadTime, c.reloadFailures} {
 		ch <- d
 	}
 }
@@ -133,6 +150,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.rxMissed, p.Imissed, id, p.Name)
 		counter(c.rxNombuf, p.RxNombuf, id, p.Name)
 		counter(c.rxErrors, p.Ierrors, id, p.Name)
+	}
+	if m, ok := c.src.Model(); ok {
+		gauge(c.modelTrees, float64(m.Trees))
+		ok := 0.0
+		if m.LastOK {
+			ok = 1
+		}
+		gauge(c.reloadOK, ok)
+		gauge(c.reloadTime, m.LastSuccess)
+		counter(c.reloadFailures, m.Failures)
 	}
 }
 

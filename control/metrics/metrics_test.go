@@ -22,7 +22,17 @@ type fakeSource struct {
 	mu      sync.Mutex
 	workers []WorkerStats
 	ports   []PortStats
+	model   *ModelStats
 	calls   int
+}
+
+func (f *fakeSource) Model() (ModelStats, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.model == nil {
+		return ModelStats{}, false
+	}
+	return *f.model, true
 }
 
 func (f *fakeSource) Workers() []WorkerStats {
@@ -52,6 +62,7 @@ func newFake() *fakeSource {
 			{Port: 1, Name: "net_null0", Driver: "net_null", Socket: 1, Dispatch: "software", RxQueues: 1,
 				Err: errors.New("port 1: stats: no such device")},
 		},
+		model: &ModelStats{Trees: 30, LastOK: false, LastSuccess: 1.7e9, Failures: 2},
 	}
 }
 
@@ -141,6 +152,10 @@ func TestScrape(t *testing.T) {
 	wantSeries(t, fams, "tunnelscope_port_rx_missed_total", C, `{name="0000:03:00.0",port="0"} 11`)
 	wantSeries(t, fams, "tunnelscope_port_rx_errors_total", C, `{name="0000:03:00.0",port="0"} 12`)
 	wantSeries(t, fams, "tunnelscope_port_rx_nombuf_total", C, `{name="0000:03:00.0",port="0"} 13`)
+	wantSeries(t, fams, "tunnelscope_model_trees", G, `{} 30`)
+	wantSeries(t, fams, "tunnelscope_model_last_reload_successful", G, `{} 0`)
+	wantSeries(t, fams, "tunnelscope_model_last_reload_success_timestamp_seconds", G, `{} 1.7e+09`)
+	wantSeries(t, fams, "tunnelscope_model_reload_failures_total", C, `{} 2`)
 
 	bi := series(t, fams, "tunnelscope_build_info")
 	if len(bi) != 1 || !strings.Contains(bi[0], `version="v1.2.3-test"`) || !strings.HasSuffix(bi[0], " 1") {
@@ -202,5 +217,20 @@ func TestEmptySource(t *testing.T) {
 	}
 	if _, ok := fams["tunnelscope_build_info"]; !ok {
 		t.Error("tunnelscope_build_info missing")
+	}
+}
+
+// A source without a model (a tool that never classifies) exports no model
+// series rather than zeros that would read as "no model loaded".
+func TestNoModelNoModelSeries(t *testing.T) {
+	src := newFake()
+	src.model = nil
+	srv := httptest.NewServer(Handler(src, "dev"))
+	defer srv.Close()
+	_, fams := scrape(t, srv.URL)
+	for name := range fams {
+		if strings.HasPrefix(name, "tunnelscope_model_") {
+			t.Errorf("%s exported without a model source", name)
+		}
 	}
 }

@@ -10,11 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tunnelscope/tunnelscope/control/reload"
 	"github.com/tunnelscope/tunnelscope/dataplane"
 	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
 	"github.com/tunnelscope/tunnelscope/dataplane/ring"
-	"github.com/tunnelscope/tunnelscope/models"
 )
 
 // Port is one port to receive from.
@@ -49,11 +49,11 @@ type Options struct {
 	Metrics string
 	Version string
 
-	// Model, when not nil, is the classifier every worker uses from its
-	// next iteration on: each lcore loads the pointer once per burst, so
-	// the control plane swaps a model with one Store and no lock. When
-	// nil, Worker.Model serves for the whole run.
-	Model *atomic.Pointer[models.Forest]
+	// Model, when not nil, holds the classifier every worker uses from
+	// its next iteration on: each lcore loads the pointer once per burst,
+	// so a reload reaches every lcore without a lock. When nil,
+	// Worker.Model serves for the whole run.
+	Model *reload.Model
 
 	// Record receives every flow record on the main lcore's goroutine.
 	Record func(*dataplane.Record)

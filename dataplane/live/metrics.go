@@ -4,6 +4,7 @@ package live
 
 import (
 	"github.com/tunnelscope/tunnelscope/control/metrics"
+	"github.com/tunnelscope/tunnelscope/control/reload"
 	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
 )
 
@@ -11,14 +12,15 @@ import (
 // come on HTTP goroutines at any time, so it reads only atomics and port
 // statistics (safe from any thread), never a worker's own state.
 type source struct {
+	model   *reload.Model // nil: no model metrics
 	workers []*worker
 	sockets []int // of each worker's lcore, looked up once
 	ports   []dpdk.Port
 	reports []PortReport // a copy: the summary writes into its own
 }
 
-func newSource(workers []*worker, ports []dpdk.Port, reports []PortReport) *source {
-	s := &source{workers: workers, ports: ports, reports: append([]PortReport(nil), reports...)}
+func newSource(model *reload.Model, workers []*worker, ports []dpdk.Port, reports []PortReport) *source {
+	s := &source{model: model, workers: workers, ports: ports, reports: append([]PortReport(nil), reports...)}
 	for _, wk := range workers {
 		s.sockets = append(s.sockets, dpdk.LcoreSocketID(wk.lcore))
 	}
@@ -50,4 +52,13 @@ func (s *source) Ports() []metrics.PortStats {
 		out[i] = ps
 	}
 	return out
+}
+
+func (s *source) Model() (metrics.ModelStats, bool) {
+	if s.model == nil {
+		return metrics.ModelStats{}, false
+	}
+	st := s.model.Status()
+	return metrics.ModelStats{Trees: st.Trees, LastOK: st.LastOK, Failures: st.Failures,
+		LastSuccess: float64(st.LastSuccess.UnixNano()) / 1e9}, true
 }

@@ -109,7 +109,7 @@ func Run(o Options) (Summary, error) {
 
 	var srv *http.Server
 	if metricsLn != nil {
-		srv = &http.Server{Handler: metrics.Handler(newSource(workers, ports, reports), o.Version),
+		srv = &http.Server{Handler: metrics.Handler(newSource(o.Model, workers, ports, reports), o.Version),
 			ReadHeaderTimeout: 5 * time.Second}
 		// Serve's only error after a successful Listen is the shutdown
 		// below; a failing scraper sees its own connection error.
