@@ -61,12 +61,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadDataset -fuzztime 60s ./models/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./control/config/
 
-# The shipped model: a 30-tree forest grown on the labelled flows of the
-# shared captures (seed 1, so the same data gives the same file).
+# The shipped model: a 30-tree forest, classes balanced, grown on the
+# labelled flows of the shared captures (seed 1, so the same data gives the
+# same file).
 model: build
 	@mkdir -p .cache
 	$(BIN) extract --labels $(SHARED)/data/flows.csv -o .cache/shared-features.csv $(SHARED)/data/pcap/*
-	$(BIN) train -i .cache/shared-features.csv -o configs/model.json --trees 30 --max-depth 12 --seed 1
+	$(BIN) train -i .cache/shared-features.csv -o configs/model.json --trees 30 --max-depth 12 --seed 1 --balanced
 
 clean:
 	rm -rf bin .cache

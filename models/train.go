@@ -26,6 +26,10 @@ type TrainConfig struct {
 	MaxFeatures int // features drawn per node; 0 picks as above
 	Seed        uint64
 	Workers     int // trees grown at once; 0 means GOMAXPROCS
+	// Balanced weighs each row by rows/(classes × rows of its class), as
+	// scikit-learn's class_weight="balanced": rare classes (VoIP, mail)
+	// then count in the splits as much as common ones (web, P2P).
+	Balanced bool
 }
 
 // ErrTrain is wrapped by errors about what Train was given.
@@ -80,7 +84,7 @@ func Train(d *Dataset, cfg TrainConfig) (*File, error) {
 	g := &grower{
 		nf: nf, nc: len(m.Classes), mtry: mtry,
 		maxDepth: cfg.MaxDepth, minLeaf: max(cfg.MinLeaf, 1),
-		cols: make([]float32, n*nf), y: make([]uint16, n),
+		cols: make([]float32, n*nf), y: make([]uint16, n), w: make([]float64, len(m.Classes)),
 	}
 	// Column-major, so a node's sort reads one feature's values together.
 	for i := range n {
@@ -91,6 +95,18 @@ func Train(d *Dataset, cfg TrainConfig) (*File, error) {
 		g.y[i] = index[d.Y[i]]
 	}
 	g.n = n
+	for k := range g.w {
+		g.w[k] = 1
+	}
+	if cfg.Balanced {
+		per := make([]int, g.nc)
+		for _, c := range g.y {
+			per[c]++
+		}
+		for k, c := range per {
+			g.w[k] = float64(n) / float64(g.nc*c)
+		}
+	}
 	m.Trees = make([]Tree, cfg.Trees)
 	workers := cfg.Workers
 	if workers <= 0 {
@@ -123,6 +139,7 @@ type grower struct {
 	minLeaf   int
 	cols      []float32 // feature j of row i at j*n+i
 	y         []uint16
+	w         []float64 // weight of a row of each class
 }
 
 // treeState is one tree under construction and its scratch space.
@@ -132,8 +149,8 @@ type treeState struct {
 	t     Tree
 	pairs []pair
 	feats []int32
-	cnt   []int // class counts of the node
-	cl    []int // left class counts during a sweep
+	cnt   []float64 // class weights of the node
+	cl    []float64 // left class weights during a sweep
 }
 
 type pair struct {
@@ -150,7 +167,7 @@ func (g *grower) grow(rng *rand.Rand, bootstrap bool) Tree {
 		}
 	}
 	s := &treeState{g: g, rng: rng, pairs: make([]pair, g.n), feats: make([]int32, g.nf),
-		cnt: make([]int, g.nc), cl: make([]int, g.nc)}
+		cnt: make([]float64, g.nc), cl: make([]float64, g.nc)}
 	for j := range s.feats {
 		s.feats[j] = int32(j)
 	}
@@ -169,10 +186,15 @@ func (s *treeState) build(idx []int32, depth int) int32 {
 	s.t.Right = append(s.t.Right, -1)
 
 	clear(s.cnt)
+	classes := 0
 	for _, i := range idx {
-		s.cnt[g.y[i]]++
+		c := g.y[i]
+		if s.cnt[c] == 0 {
+			classes++
+		}
+		s.cnt[c] += g.w[c]
 	}
-	pure := slices.Contains(s.cnt, len(idx))
+	pure := classes == 1
 	if pure || len(idx) < 2*g.minLeaf || (g.maxDepth > 0 && depth >= g.maxDepth) {
 		s.leaf(me)
 		return me
@@ -200,7 +222,7 @@ func (s *treeState) build(idx []int32, depth int) int32 {
 	return me
 }
 
-// leaf makes node me a leaf holding the class counts in s.cnt.
+// leaf makes node me a leaf holding the class weights in s.cnt.
 func (s *treeState) leaf(me int32) {
 	v := make([]float32, len(s.cnt))
 	for k, c := range s.cnt {
@@ -213,11 +235,13 @@ func (s *treeState) leaf(me int32) {
 // bestSplit finds the split of rows idx with the lowest weighted Gini
 // impurity over mtry features drawn at random; like scikit-learn it keeps
 // drawing past features that are constant on these rows. s.cnt holds the
-// node's class counts.
+// node's class weights; minLeaf counts rows, unweighted, as in
+// scikit-learn.
 func (s *treeState) bestSplit(idx []int32) (feat int32, thr float32, ok bool) {
 	g := s.g
 	n := len(idx)
-	// Maximising sum(cl²)/nl + sum(cr²)/nr is minimising weighted Gini.
+	// Maximising sum(wl²)/Wl + sum(wr²)/Wr, with wl the left weight of
+	// each class and Wl their sum, is minimising the weighted Gini.
 	best := math.Inf(-1)
 	tried := 0
 	for k := 0; k < g.nf && tried < g.mtry; k++ {
@@ -244,20 +268,24 @@ func (s *treeState) bestSplit(idx []int32) (feat int32, thr float32, ok bool) {
 		}
 		tried++
 		clear(s.cl)
-		var sqL, sqR float64
+		var sqL, sqR, wL, wR float64
 		for _, c := range s.cnt {
-			sqR += float64(c * c)
+			sqR += c * c
+			wR += c
 		}
 		for i := 0; i < n-1; i++ {
 			c := p[i].y
-			sqL += float64(2*s.cl[c] + 1)
-			sqR -= float64(2*(s.cnt[c]-s.cl[c]) - 1)
-			s.cl[c]++
+			w := g.w[c]
+			sqL += (2*s.cl[c] + w) * w
+			sqR -= (2*(s.cnt[c]-s.cl[c]) - w) * w
+			s.cl[c] += w
+			wL += w
+			wR -= w
 			nl := i + 1
 			if p[i].v == p[i+1].v || nl < g.minLeaf || n-nl < g.minLeaf {
 				continue
 			}
-			if score := sqL/float64(nl) + sqR/float64(n-nl); score > best {
+			if score := sqL/wL + sqR/wR; score > best {
 				best, feat, ok = score, f, true
 				thr = midpoint(p[i].v, p[i+1].v)
 			}

@@ -233,3 +233,46 @@ func TestMidpoint(t *testing.T) {
 		t.Errorf("midpoint(MaxFloat32, +Inf) = %v, want MaxFloat32", m)
 	}
 }
+
+// Balanced weighs rows by rows/(classes × rows of the class): a stump on
+// 9 DNS rows and 1 Tor row that cannot separate them holds weights 5 and 5
+// (10/(2·9) each DNS row, 10/(2·1) the Tor row), where unweighted it holds
+// counts 9 and 1; on data with equal classes the weights are all 1 and the
+// model is the unweighted one.
+func TestTrainBalanced(t *testing.T) {
+	d := &Dataset{Features: []string{"x"}}
+	for i := range 10 {
+		d.X = append(d.X, 1) // constant: no split
+		c := DNS
+		if i == 0 {
+			c = Tor
+		}
+		d.Y = append(d.Y, c)
+		d.Groups = append(d.Groups, "g")
+	}
+	for _, c := range []struct {
+		balanced bool
+		want     []float32
+	}{{false, []float32{9, 1}}, {true, []float32{5, 5}}} {
+		m, err := Train(d, TrainConfig{Trees: 1, Balanced: c.balanced})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := m.Trees[0].Value
+		if len(v) != 1 || len(v[0]) != 2 || math.Abs(float64(v[0][0]-c.want[0])) > 1e-5 || math.Abs(float64(v[0][1]-c.want[1])) > 1e-5 {
+			t.Errorf("balanced=%v: leaf %v, want %v", c.balanced, v, c.want)
+		}
+	}
+	// Three equally frequent classes.
+	eq := &Dataset{Features: []string{"a", "b"}}
+	for i := range 30 {
+		eq.X = append(eq.X, float32(i%7), float32(i%5))
+		eq.Y = append(eq.Y, []Class{DNS, Tor, VoIP}[i%3])
+		eq.Groups = append(eq.Groups, "g")
+	}
+	a, _ := Train(eq, TrainConfig{Trees: 5, Seed: 3})
+	b, _ := Train(eq, TrainConfig{Trees: 5, Seed: 3, Balanced: true})
+	if !reflect.DeepEqual(a, b) {
+		t.Error("with equal classes, Balanced changed the forest")
+	}
+}

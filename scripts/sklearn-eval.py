@@ -5,7 +5,7 @@ uses (sorted capture files dealt round-robin into K folds), and print one
 JSON object per model: the independent reference for tunnelscope's own
 trees (models/sklearn_test.go compares them).
 
-usage: scripts/sklearn-eval.py FEATURES.csv [--folds K] [--trees N] [--seed S]
+usage: scripts/sklearn-eval.py FEATURES.csv [--folds K] [--trees N] [--seed S] [--balanced]
 """
 import argparse
 import csv
@@ -57,13 +57,17 @@ def main():
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--trees", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--balanced", action="store_true", help='class_weight="balanced"')
     a = ap.parse_args()
     X, y, groups = load(a.csv)
     folds = folds_of(groups, a.folds)
+    cw = "balanced" if a.balanced else None
     out = {
-        "decision_tree": cross_validate(lambda: DecisionTreeClassifier(random_state=a.seed), X, y, folds, a.folds),
+        "decision_tree": cross_validate(
+            lambda: DecisionTreeClassifier(random_state=a.seed, class_weight=cw), X, y, folds, a.folds),
         "random_forest": cross_validate(
-            lambda: RandomForestClassifier(n_estimators=a.trees, max_features="sqrt", random_state=a.seed, n_jobs=-1),
+            lambda: RandomForestClassifier(n_estimators=a.trees, max_features="sqrt", random_state=a.seed,
+                                           class_weight=cw, n_jobs=-1),
             X, y, folds, a.folds),
         "rows": int(len(y)),
     }

@@ -62,35 +62,41 @@ func TestAccuracyMatchesScikitLearn(t *testing.T) {
 		t.Fatal(err)
 	}
 	const folds, trees, seed = 5, 100, 1
-	cmd := exec.Command("/usr/bin/python3", "../../scripts/sklearn-eval.py", csv,
-		"--folds", "5", "--trees", "100", "--seed", "1")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("scripts/sklearn-eval.py (needs python3-sklearn; make test installs it): %v", err)
-	}
 	type score struct {
 		Accuracy float64 `json:"accuracy"`
 		MacroF1  float64 `json:"macro_f1"`
 	}
-	var ref struct {
+	type reference struct {
 		DecisionTree score `json:"decision_tree"`
 		RandomForest score `json:"random_forest"`
 		Rows         int   `json:"rows"`
 	}
-	if err := json.Unmarshal(out, &ref); err != nil {
-		t.Fatalf("sklearn-eval output %q: %v", out, err)
+	sklearn := func(extra ...string) reference {
+		args := append([]string{"../../scripts/sklearn-eval.py", csv, "--folds", "5", "--trees", "100", "--seed", "1"}, extra...)
+		cmd := exec.Command("/usr/bin/python3", args...)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("scripts/sklearn-eval.py (needs python3-sklearn; make test installs it): %v", err)
+		}
+		var ref reference
+		if err := json.Unmarshal(out, &ref); err != nil {
+			t.Fatalf("sklearn-eval output %q: %v", out, err)
+		}
+		if ref.Rows != d.Rows() {
+			t.Fatalf("scikit-learn read %d labelled rows, we read %d", ref.Rows, d.Rows())
+		}
+		return ref
 	}
-	if ref.Rows != d.Rows() {
-		t.Fatalf("scikit-learn read %d labelled rows, we read %d", ref.Rows, d.Rows())
-	}
+	plain, balanced := sklearn(), sklearn("--balanced")
 	for _, c := range []struct {
 		name string
 		cfg  models.TrainConfig
 		ref  score
 	}{
-		{"decision tree", models.TrainConfig{Trees: 1, Seed: seed}, ref.DecisionTree},
-		{"random forest", models.TrainConfig{Trees: trees, Seed: seed}, ref.RandomForest},
+		{"decision tree", models.TrainConfig{Trees: 1, Seed: seed}, plain.DecisionTree},
+		{"random forest", models.TrainConfig{Trees: trees, Seed: seed}, plain.RandomForest},
+		{"balanced random forest", models.TrainConfig{Trees: trees, Seed: seed, Balanced: true}, balanced.RandomForest},
 	} {
 		r, err := models.CrossValidate(d, c.cfg, folds)
 		if err != nil {

@@ -23,11 +23,12 @@ func (t *trainFlags) register(fs *flagSet) {
 	fs.intVar(&t.cfg.MinLeaf, "min-leaf", 1, "fewest flows in a leaf")
 	fs.intVar(&t.cfg.MaxFeatures, "max-features", 0, "features drawn per split; 0: sqrt(features) for a forest, all for one tree")
 	fs.Uint64Var(&t.cfg.Seed, "seed", 1, "random seed: the same seed and data give the same model")
+	fs.BoolVar(&t.cfg.Balanced, "balanced", false, "weigh classes inversely to their frequency (scikit-learn's class_weight=\"balanced\")")
 }
 
 func (t *trainFlags) describe() string {
-	return fmt.Sprintf("trees=%d max-depth=%d min-leaf=%d max-features=%d seed=%d",
-		t.cfg.Trees, t.cfg.MaxDepth, t.cfg.MinLeaf, t.cfg.MaxFeatures, t.cfg.Seed)
+	return fmt.Sprintf("trees=%d max-depth=%d min-leaf=%d max-features=%d seed=%d balanced=%v",
+		t.cfg.Trees, t.cfg.MaxDepth, t.cfg.MinLeaf, t.cfg.MaxFeatures, t.cfg.Seed, t.cfg.Balanced)
 }
 
 // loadDataset reads -i and checks that its features are this build's.
@@ -45,7 +46,7 @@ func loadDataset(path string) (*models.Dataset, error) {
 func runTrain(args []string, stdout, stderr io.Writer) int {
 	var in, out string
 	var tf trainFlags
-	fs := newFlagSet("train", "-i FEATURES.csv -o MODEL.json [--trees N] [--max-depth D] [--min-leaf N] [--max-features N] [--seed S]",
+	fs := newFlagSet("train", "-i FEATURES.csv -o MODEL.json [--trees N] [--max-depth D] [--min-leaf N] [--max-features N] [--seed S] [--balanced]",
 		"Grows a random forest (or, with --trees 1, a decision tree) on the labelled rows\n"+
 			"of a CSV written by 'extract --labels', and saves it for classify -m and run -m.", stderr)
 	fs.stringVar(&in, "i", "in", "", "feature CSV from 'tunnelscope extract --labels'")
