@@ -236,9 +236,10 @@ func (w *Worker) countError(err error) {
 // the worker.
 func (w *Worker) flowEnd(slot uint32, e *flow.Entry, why flow.EndReason) {
 	w.rec.fill(e, why, &w.slots[slot].frameLen)
-	w.rec.Verdict = models.Verdict{}
 	if w.model != nil || w.cfg.SnapEnd {
 		w.classify(slot)
+	} else {
+		w.rec.Verdict = models.Verdict{}
 	}
 	if w.cfg.SnapEnd {
 		w.sink.Snapshot(&w.rec, Snapshot{Kind: AtEnd}, w.vec)

@@ -95,8 +95,10 @@ func (r *Report) Scores() []ClassScore {
 	return out
 }
 
-// MacroF1 is the unweighted mean F1 over the classes in the truth (as
-// scikit-learn's f1_score(average="macro") over the true labels).
+// MacroF1 is the unweighted mean F1 over the classes in the truth. In
+// cross-validation every predicted class is also a true one, and it equals
+// scikit-learn's f1_score(average="macro"); that also averages in a 0 for
+// a class predicted but absent from the truth, which eval -m can meet.
 func (r *Report) MacroF1() float64 {
 	s := r.Scores()
 	if len(s) == 0 {
@@ -123,6 +125,9 @@ func (r *Report) Print(w io.Writer) {
 func CrossValidate(d *Dataset, cfg TrainConfig, k int) (*Report, error) {
 	if k < 2 {
 		return nil, fmt.Errorf("%w: %d folds (need at least 2)", ErrTrain, k)
+	}
+	if len(d.Groups) != d.Rows() {
+		return nil, fmt.Errorf("%w: %d captures named for %d rows", ErrTrain, len(d.Groups), d.Rows())
 	}
 	folds := GroupFolds(d.Groups, k)
 	r := &Report{}

@@ -151,3 +151,11 @@ func TestCrossValidate(t *testing.T) {
 		t.Errorf("0 trees: %v, want an ErrTrain naming the fold", err)
 	}
 }
+
+func TestCrossValidateNeedsGroups(t *testing.T) {
+	d := synthetic(40, 2)
+	d.Groups = nil
+	if _, err := CrossValidate(d, TrainConfig{Trees: 1}, 2); !errors.Is(err, ErrTrain) {
+		t.Errorf("CrossValidate without captures: %v, want ErrTrain", err)
+	}
+}

@@ -94,6 +94,9 @@ func Read(r io.Reader) (*Forest, error) {
 	if m.Kind != "random_forest" && m.Kind != "decision_tree" {
 		return nil, fmt.Errorf("%w: kind %q", ErrCorruptModel, m.Kind)
 	}
+	if m.Kind == "decision_tree" && len(m.Trees) > 1 {
+		return nil, fmt.Errorf("%w: a decision_tree with %d trees", ErrCorruptModel, len(m.Trees))
+	}
 	return compile(&m)
 }
 
@@ -146,7 +149,11 @@ func (m *File) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := m.Write(f); err != nil {
+	err = m.Write(f)
+	if err == nil {
+		err = f.Sync() // on disk before the rename makes it the model
+	}
+	if err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return err

@@ -30,9 +30,12 @@ type node struct {
 }
 
 // Features is the feature schema the forest expects, in vector order.
+// Workers share the Forest: the caller must not modify the slice.
 func (f *Forest) Features() []string { return f.features }
 
-// Classes is what the forest can predict, in taxonomy order.
+// Classes is what the forest can predict, in the file's order (train
+// writes taxonomy order); Predict breaks ties by it. The caller must not
+// modify the slice.
 func (f *Forest) Classes() []Class { return f.classes }
 
 // Trees is the number of trees.

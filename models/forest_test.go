@@ -350,3 +350,17 @@ func TestCheckSchema(t *testing.T) {
 		t.Errorf("Forest.CheckSchema of other features: %v", err)
 	}
 }
+
+// A file that calls itself a decision tree holds one tree.
+func TestReadDecisionTreeOfOneTree(t *testing.T) {
+	i := strings.Index(validModel, `"trees":[`) + len(`"trees":[`)
+	tree := validModel[i : strings.LastIndex(validModel, "]")]
+	two := validModel[:i] + tree + "," + tree + "]}"
+	if _, err := Read(strings.NewReader(two)); !errors.Is(err, ErrCorruptModel) || !strings.Contains(err.Error(), "decision_tree with 2 trees") {
+		t.Errorf("decision_tree with two trees: %v", err)
+	}
+	forest := strings.Replace(two, `"decision_tree"`, `"random_forest"`, 1)
+	if _, err := Read(strings.NewReader(forest)); err != nil {
+		t.Errorf("the same trees as a random_forest: %v", err)
+	}
+}

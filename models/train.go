@@ -57,6 +57,13 @@ func Train(d *Dataset, cfg TrainConfig) (*File, error) {
 			return nil, fmt.Errorf("%w: row %d is labelled %q, not a class", ErrTrain, i, c)
 		}
 	}
+	// NaN has no place in a sort or a threshold: it would split nothing
+	// off, and the same rows would be split again without end.
+	for i, v := range d.X {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("%w: row %d, feature %s is %v", ErrTrain, i/len(d.Features), d.Features[i%len(d.Features)], v)
+		}
+	}
 	mtry := cfg.MaxFeatures
 	if mtry == 0 {
 		mtry = len(d.Features)
@@ -215,6 +222,10 @@ func (s *treeState) build(idx []int32, depth int) int32 {
 			idx[lo], idx[hi] = idx[hi], idx[lo]
 		}
 	}
+	if lo == 0 || lo == len(idx) {
+		s.leaf(me) // cannot happen with finite values; never loop on it
+		return me
+	}
 	s.t.Feature[me], s.t.Threshold[me] = feat, thr
 	l := s.build(idx[:lo], depth+1)
 	r := s.build(idx[lo:], depth+1)
@@ -235,8 +246,9 @@ func (s *treeState) leaf(me int32) {
 // bestSplit finds the split of rows idx with the lowest weighted Gini
 // impurity over mtry features drawn at random; like scikit-learn it keeps
 // drawing past features that are constant on these rows. s.cnt holds the
-// node's class weights; minLeaf counts rows, unweighted, as in
-// scikit-learn.
+// node's class weights; minLeaf counts rows, unweighted, and a row drawn
+// twice by the bootstrap counts twice (scikit-learn counts it once, so the
+// two agree for single trees and for MinLeaf 1).
 func (s *treeState) bestSplit(idx []int32) (feat int32, thr float32, ok bool) {
 	g := s.g
 	n := len(idx)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -274,5 +275,18 @@ func TestTrainBalanced(t *testing.T) {
 	b, _ := Train(eq, TrainConfig{Trees: 5, Seed: 3, Balanced: true})
 	if !reflect.DeepEqual(a, b) {
 		t.Error("with equal classes, Balanced changed the forest")
+	}
+}
+
+// Values a split cannot order are refused up front: with NaN the sort and
+// the threshold would send every row one way and the tree would split the
+// same rows again without end.
+func TestTrainRejectsNonFinite(t *testing.T) {
+	for _, v := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		d := synthetic(20, 9)
+		d.X[5] = v
+		if m, err := Train(d, TrainConfig{Trees: 1}); !errors.Is(err, ErrTrain) || m != nil || !strings.Contains(err.Error(), "row 1") {
+			t.Errorf("value %v: Train = %v, %v; want an ErrTrain naming row 1", v, m, err)
+		}
 	}
 }

@@ -3,7 +3,7 @@
 CSV from `tunnelscope extract --labels`, with the folds `tunnelscope eval`
 uses (sorted capture files dealt round-robin into K folds), and print one
 JSON object per model: the independent reference for tunnelscope's own
-trees (models/sklearn_test.go compares them).
+trees (TestAccuracyMatchesScikitLearn in cmd/tunnelscope compares them).
 
 usage: scripts/sklearn-eval.py FEATURES.csv [--folds K] [--trees N] [--seed S] [--balanced]
 """

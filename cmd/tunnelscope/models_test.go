@@ -203,3 +203,12 @@ func TestShippedModelLoads(t *testing.T) {
 		t.Fatalf("shipped model has %d trees and classes %v", f.Trees(), f.Classes())
 	}
 }
+
+// eval -m tests a saved model as it is: training flags beside it would be
+// ignored silently, so they are refused.
+func TestEvalModelRefusesTrainingFlags(t *testing.T) {
+	code, _, errOut := run(t, "eval", "-i", "features.csv", "-m", "model.json", "--trees", "5", "--balanced")
+	if code != 2 || !strings.Contains(errOut, "--balanced, --trees apply to cross-validation") {
+		t.Errorf("eval -m --trees --balanced: exit %d, %q", code, errOut)
+	}
+}

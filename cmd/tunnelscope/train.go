@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -109,6 +110,19 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tunnelscope eval: need -i FEATURES.csv, and no other arguments")
 		fs.Usage()
 		return 2
+	}
+	if model != "" {
+		// A saved model is tested as it is: growing flags would be ignored.
+		var ignored []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name != "i" && f.Name != "in" && f.Name != "m" && f.Name != "model" {
+				ignored = append(ignored, "--"+f.Name)
+			}
+		})
+		if len(ignored) > 0 {
+			fmt.Fprintf(stderr, "tunnelscope eval: %s apply to cross-validation, not to a saved model (-m)\n", strings.Join(ignored, ", "))
+			return 2
+		}
 	}
 	d, err := loadDataset(in)
 	if err != nil {
