@@ -354,7 +354,7 @@ func TestCheckSchema(t *testing.T) {
 // A file that calls itself a decision tree holds one tree.
 func TestReadDecisionTreeOfOneTree(t *testing.T) {
 	i := strings.Index(validModel, `"trees":[`) + len(`"trees":[`)
-	tree := validModel[i : strings.LastIndex(validModel, "]")]
+	tree := validModel[i:strings.LastIndex(validModel, "]")]
 	two := validModel[:i] + tree + "," + tree + "]}"
 	if _, err := Read(strings.NewReader(two)); !errors.Is(err, ErrCorruptModel) || !strings.Contains(err.Error(), "decision_tree with 2 trees") {
 		t.Errorf("decision_tree with two trees: %v", err)
