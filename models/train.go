@@ -89,7 +89,7 @@ func Train(d *Dataset, cfg TrainConfig) (*File, error) {
 	}
 	n, nf := d.Rows(), len(d.Features)
 	g := &grower{
-		nf: nf, nc: len(m.Classes), mtry: mtry,
+		n: n, nf: nf, nc: len(m.Classes), mtry: mtry,
 		maxDepth: cfg.MaxDepth, minLeaf: max(cfg.MinLeaf, 1),
 		cols: make([]float32, n*nf), y: make([]uint16, n), w: make([]float64, len(m.Classes)),
 	}
@@ -101,7 +101,6 @@ func Train(d *Dataset, cfg TrainConfig) (*File, error) {
 		}
 		g.y[i] = index[d.Y[i]]
 	}
-	g.n = n
 	for k := range g.w {
 		g.w[k] = 1
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/tunnelscope/tunnelscope/dataplane/flow"
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
 	"github.com/tunnelscope/tunnelscope/features"
+	"github.com/tunnelscope/tunnelscope/models"
 )
 
 // loadConfig reads the -c file, or the defaults when none is given.
@@ -21,6 +22,40 @@ func loadConfig(path string) (config.Config, error) {
 		return config.Default(), nil
 	}
 	return config.Load(path)
+}
+
+// loadModel reads a model file and checks it against this build's
+// feature schema.
+func loadModel(path string) (*models.Forest, error) {
+	f, err := models.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.CheckSchema(features.Schema()); err != nil {
+		return nil, fmt.Errorf("model %s: %w (retrain it with this build)", path, err)
+	}
+	return f, nil
+}
+
+// chooseModel loads the model -m names, else the config's model.path, and
+// says which file that was; with neither the model is nil (verdicts
+// unknown). Start-up and SIGHUP reloads both choose by it.
+func chooseModel(flagPath string, c *config.Config) (*models.Forest, string, error) {
+	path := flagPath
+	if path == "" {
+		path = c.Model.Path
+	}
+	if path == "" {
+		return nil, "", nil
+	}
+	f, err := loadModel(path)
+	return f, path, err
+}
+
+// configModel puts chooseModel's model in the worker configuration.
+func configModel(flagPath string, c *config.Config, wc *dataplane.Config) (err error) {
+	wc.Model, _, err = chooseModel(flagPath, c)
+	return err
 }
 
 // workerConfig turns the file's settings into a worker's.

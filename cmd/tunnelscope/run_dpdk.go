@@ -126,19 +126,16 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 // model in place; either way one line says what happened.
 func reloadOnHUP(hup <-chan os.Signal, m *reload.Model, cfgPath, modelPath string, stderr io.Writer) {
 	for range hup {
-		path := modelPath
-		f, err := m.Reload(func() (*models.Forest, error) {
-			if path == "" && cfgPath != "" {
-				c, err := config.Load(cfgPath)
-				if err != nil {
+		var path string
+		f, err := m.Reload(func() (f *models.Forest, err error) {
+			var c config.Config // only read when -m does not name the model
+			if modelPath == "" {
+				if c, err = loadConfig(cfgPath); err != nil {
 					return nil, err
 				}
-				path = c.Model.Path
 			}
-			if path == "" {
-				return nil, nil
-			}
-			return loadModel(path)
+			f, path, err = chooseModel(modelPath, &c)
+			return f, err
 		}, time.Now())
 		switch {
 		case err != nil:

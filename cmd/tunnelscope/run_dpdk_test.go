@@ -163,7 +163,8 @@ path = %q
 			// inter-arrival times rounded, and the model may weigh them
 			// differently: its verdicts are compared only where the
 			// capture's own times are whole microseconds.
-			a, o := normalised(liveRecs, !nanoStamped(offline)), normalised(offline, !nanoStamped(offline))
+			verdicts := !nanoStamped(offline)
+			a, o := normalised(liveRecs, verdicts), normalised(offline, verdicts)
 			if strings.Join(a, "\n") != strings.Join(o, "\n") {
 				t.Errorf("%s: %d live records differ from %d classify records", name, len(a), len(o))
 				for j := 0; j < len(a) && j < len(o); j++ {

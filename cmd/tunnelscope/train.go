@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tunnelscope/tunnelscope/control/config"
-	"github.com/tunnelscope/tunnelscope/dataplane"
 	"github.com/tunnelscope/tunnelscope/features"
 	"github.com/tunnelscope/tunnelscope/models"
 )
@@ -147,37 +145,6 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	}
 	r.Print(stdout)
 	return 0
-}
-
-// loadModel reads a model file and checks it against this build's
-// feature schema.
-func loadModel(path string) (*models.Forest, error) {
-	f, err := models.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := f.CheckSchema(features.Schema()); err != nil {
-		return nil, fmt.Errorf("model %s: %w (retrain it with this build)", path, err)
-	}
-	return f, nil
-}
-
-// configModel loads the model -m names, else the config's model.path,
-// into the worker configuration; neither leaves verdicts unknown.
-func configModel(flagPath string, c *config.Config, wc *dataplane.Config) error {
-	path := flagPath
-	if path == "" {
-		path = c.Model.Path
-	}
-	if path == "" {
-		return nil
-	}
-	f, err := loadModel(path)
-	if err != nil {
-		return err
-	}
-	wc.Model = f
-	return nil
 }
 
 func classList(cs []models.Class) string {

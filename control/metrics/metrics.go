@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tunnelscope/tunnelscope/control/reload"
 	"github.com/tunnelscope/tunnelscope/dataplane"
 )
 
@@ -25,17 +26,9 @@ import (
 type Source interface {
 	Workers() []WorkerStats
 	Ports() []PortStats
-	// Model reports the classifier; ok is false when the source has no
-	// notion of one (no model metrics are then exported).
-	Model() (s ModelStats, ok bool)
-}
-
-// ModelStats describes the classifier and its reloads.
-type ModelStats struct {
-	Trees       int     // 0: no model, verdicts unknown
-	LastOK      bool    // the last load (at start or on reload) succeeded
-	LastSuccess float64 // unix seconds of the last successful load
-	Failures    uint64  // reloads that failed
+	// Model reports the classifier and its reloads; ok is false when the
+	// source has no notion of one (no model metrics are then exported).
+	Model() (s reload.Status, ok bool)
 }
 
 // WorkerStats is one worker lcore's counters.
@@ -158,7 +151,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ok = 1
 		}
 		gauge(c.reloadOK, ok)
-		gauge(c.reloadTime, m.LastSuccess)
+		gauge(c.reloadTime, float64(m.LastSuccess.UnixNano())/1e9)
 		counter(c.reloadFailures, m.Failures)
 	}
 }

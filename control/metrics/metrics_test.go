@@ -9,10 +9,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tunnelscope/tunnelscope/control/metrics/promcheck"
+	"github.com/tunnelscope/tunnelscope/control/reload"
 	"github.com/tunnelscope/tunnelscope/dataplane"
 )
 
@@ -22,15 +24,15 @@ type fakeSource struct {
 	mu      sync.Mutex
 	workers []WorkerStats
 	ports   []PortStats
-	model   *ModelStats
+	model   *reload.Status
 	calls   int
 }
 
-func (f *fakeSource) Model() (ModelStats, bool) {
+func (f *fakeSource) Model() (reload.Status, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.model == nil {
-		return ModelStats{}, false
+		return reload.Status{}, false
 	}
 	return *f.model, true
 }
@@ -62,7 +64,7 @@ func newFake() *fakeSource {
 			{Port: 1, Name: "net_null0", Driver: "net_null", Socket: 1, Dispatch: "software", RxQueues: 1,
 				Err: errors.New("port 1: stats: no such device")},
 		},
-		model: &ModelStats{Trees: 30, LastOK: false, LastSuccess: 1.7e9, Failures: 2},
+		model: &reload.Status{Trees: 30, LastOK: false, LastSuccess: time.Unix(1.7e9, 0), Failures: 2},
 	}
 }
 

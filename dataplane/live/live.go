@@ -49,10 +49,10 @@ type Options struct {
 	Metrics string
 	Version string
 
-	// Model, when not nil, holds the classifier every worker uses from
-	// its next iteration on: each lcore loads the pointer once per burst,
-	// so a reload reaches every lcore without a lock. When nil,
-	// Worker.Model serves for the whole run.
+	// Model holds the classifier every worker uses from its next
+	// iteration on: each lcore loads the pointer once per burst, so a
+	// reload reaches every lcore without a lock. When nil, Run makes one
+	// holding Worker.Model.
 	Model *reload.Model
 
 	// Record receives every flow record on the main lcore's goroutine.

@@ -84,9 +84,7 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	}
 
 	for {
-		if o.Model != nil {
-			wk.w.SetModel(o.Model.Current())
-		}
+		wk.w.SetModel(o.Model.Current())
 		tsc := dpdk.TSC() // once per iteration: it is a cgo call
 		tscNow := clk.ns(tsc)
 		stopping := stop.Load()

@@ -12,7 +12,7 @@ import (
 // come on HTTP goroutines at any time, so it reads only atomics and port
 // statistics (safe from any thread), never a worker's own state.
 type source struct {
-	model   *reload.Model // nil: no model metrics
+	model   *reload.Model
 	workers []*worker
 	sockets []int // of each worker's lcore, looked up once
 	ports   []dpdk.Port
@@ -54,11 +54,4 @@ func (s *source) Ports() []metrics.PortStats {
 	return out
 }
 
-func (s *source) Model() (metrics.ModelStats, bool) {
-	if s.model == nil {
-		return metrics.ModelStats{}, false
-	}
-	st := s.model.Status()
-	return metrics.ModelStats{Trees: st.Trees, LastOK: st.LastOK, Failures: st.Failures,
-		LastSuccess: float64(st.LastSuccess.UnixNano()) / 1e9}, true
-}
+func (s *source) Model() (reload.Status, bool) { return s.model.Status(), true }

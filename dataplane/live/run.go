@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tunnelscope/tunnelscope/control/metrics"
+	"github.com/tunnelscope/tunnelscope/control/reload"
 	"github.com/tunnelscope/tunnelscope/dataplane"
 	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
 	"github.com/tunnelscope/tunnelscope/dataplane/ring"
@@ -28,6 +29,9 @@ func Run(o Options) (Summary, error) {
 	}
 	if o.Record == nil {
 		return Summary{}, fmt.Errorf("%w: no record callback", ErrOptions)
+	}
+	if o.Model == nil {
+		o.Model = reload.New(o.Worker.Model, time.Now())
 	}
 	// Bind before anything starts, so a taken address fails the run at once
 	// and cleanly; scrapes wait in the backlog until the workers are up.
