@@ -45,6 +45,7 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	nfree := 0
 	scratch := make([]byte, scratchSize)
 	dyn, dynErr := dpdk.LookupTimestampDynfield()
+	stamp := dynErr == nil
 	dec := packet.Decoder{Decap: o.Worker.Decap}
 	n := len(workers)
 	clk := clock{tsc0: dpdk.TSC(), epoch: time.Now().UnixNano(), hz: hz}
@@ -94,18 +95,31 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 			for qi := range wk.queues {
 				q := &wk.queues[qi]
 				nb := q.port.RxBurst(q.q, rx)
-				for i := 0; i < nb; i++ {
-					m := rx.Mbuf(i)
-					t := tscNow
-					if q.stamp && dynErr == nil {
-						if us, ok := m.Timestamp(dyn); ok {
-							t = int64(us) * 1000
+				if !q.soft {
+					// Every packet stays on this lcore: no dispatch, no
+					// per-packet closures, and the burst array itself is
+					// freed in one call, as l2fwd does.
+					for i := 0; i < nb; i++ {
+						m := rx.Mbuf(i)
+						t := packetTime(m, stamp && q.stamp, dyn, tscNow)
+						frame := m.Frame(scratch)
+						wl := m.PktLen()
+						if len(frame) < int(wl) {
+							wk.truncated.Add(1)
+						}
+						wk.w.Frame(frame, wl, t, q.link)
+						if wk.stamped {
+							lastPkt = max(lastPkt, t)
 						}
 					}
-					if !q.soft { // soft only with several workers
-						process(m, t, q.link)
-						continue
+					if nb > 0 {
+						rx.FreeAll(nb)
 					}
+					continue
+				}
+				for i := 0; i < nb; i++ {
+					m := rx.Mbuf(i)
+					t := packetTime(m, stamp && q.stamp, dyn, tscNow)
 					target, ok := dataplane.DispatchFrame(&dec, m.Frame(scratch), q.link, &d.pkt, n)
 					switch {
 					case target == wk.idx && ok:
@@ -169,6 +183,17 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	}
 	wk.flushing = true
 	wk.w.Flush()
+}
+
+// packetTime is m's device timestamp in ns when the queue's device stamps
+// epoch time (stamp), else now, the TSC clock.
+func packetTime(m dpdk.Mbuf, stamp bool, dyn dpdk.Dynfield, now int64) int64 {
+	if stamp {
+		if us, ok := m.Timestamp(dyn); ok {
+			return int64(us) * 1000
+		}
+	}
+	return now
 }
 
 // inputsDone reports that every lcore feeding this one has stopped
