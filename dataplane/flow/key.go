@@ -41,8 +41,7 @@ func KeyOf(p *packet.Packet) (k Key, fromB bool) {
 // from the second.
 func (k *Key) Set(p *packet.Packet) (fromB bool) {
 	sp, dp := ports(p)
-	s0, s1 := binary.LittleEndian.Uint64(p.Src[:8]), binary.LittleEndian.Uint64(p.Src[8:])
-	d0, d1 := binary.LittleEndian.Uint64(p.Dst[:8]), binary.LittleEndian.Uint64(p.Dst[8:])
+	s0, s1, d0, d1 := addrWords(p)
 	_, borrow := bits.Sub64(uint64(dp), uint64(sp), 0)
 	_, borrow = bits.Sub64(d1, s1, borrow)
 	_, borrow = bits.Sub64(d0, s0, borrow)
@@ -62,9 +61,22 @@ func (k *Key) Set(p *packet.Packet) (fromB bool) {
 // endpoints. The dispatch stages use it, as they need only the hash.
 func HashOf(p *packet.Packet) uint64 {
 	sp, dp := ports(p)
-	s0, s1 := binary.LittleEndian.Uint64(p.Src[:8]), binary.LittleEndian.Uint64(p.Src[8:])
-	d0, d1 := binary.LittleEndian.Uint64(p.Dst[:8]), binary.LittleEndian.Uint64(p.Dst[8:])
+	s0, s1, d0, d1 := addrWords(p)
 	return mix(endpointWords(s0, s1, sp)+endpointWords(d0, d1, dp), p.Proto, p.Version)
+}
+
+// addrWords returns p's addresses as little-endian words: Src is s0, s1
+// and Dst d0, d1. An IPv4 address is read with a 4-byte load, the width of
+// the decoder's store of it: an 8-byte load over that store and the
+// zeroing stores beside it cannot be forwarded from the store buffer, and
+// waited for the stores to reach the cache on every packet (6.6% of a
+// dispatching lcore's samples, on this one load).
+func addrWords(p *packet.Packet) (s0, s1, d0, d1 uint64) {
+	if p.Version == 4 { // the other 12 bytes are zero (see packet.Packet)
+		return uint64(binary.LittleEndian.Uint32(p.Src[:4])), 0, uint64(binary.LittleEndian.Uint32(p.Dst[:4])), 0
+	}
+	return binary.LittleEndian.Uint64(p.Src[:8]), binary.LittleEndian.Uint64(p.Src[8:]),
+		binary.LittleEndian.Uint64(p.Dst[:8]), binary.LittleEndian.Uint64(p.Dst[8:])
 }
 
 func ports(p *packet.Packet) (sp, dp uint16) {
