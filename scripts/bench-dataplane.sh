@@ -239,12 +239,16 @@ goal() { # goal NAME VALUE MIN
 better() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 >= b + 0) ? a : b }'; }
 
 tp_mpps=0 ts1_mpps=0 ts2_mpps=0 ts1_line="" ts2_line=""
+# The same ratios within each round (one round's runs are seconds apart),
+# printed beside the best-of ratios to show how much the VM's noise moves them.
+round_tp=() round_ts1=()
 for ((r = 1; r <= runs; r++)); do
   tp_rx=""
   run_testpmd
   rate="$(mpps "$tp_rx" "$seconds")"
   echo "round $r: testpmd $rate Mpps" >&2
   tp_mpps="$(better "$tp_mpps" "$rate")"
+  round_tp+=("$rate")
   ((testpmd_only)) && continue
   for w in 1 2; do
     ts=()
@@ -252,6 +256,12 @@ for ((r = 1; r <= runs; r++)); do
     rate="$(mpps "${ts[0]}" "${ts[1]}")"
     line="$(printf '%s packets processed in %ss; drops imissed=%s rx_nombuf=%s ring=%s' "${ts[0]}" "${ts[1]}" "${ts[2]}" "${ts[3]}" "${ts[4]}")"
     echo "round $r: tunnelscope --workers $w $rate Mpps ($line)" >&2
+    if [[ "$w" == 1 ]]; then
+      round_ts1+=("$rate")
+      echo "round $r: ratio tunnelscope/testpmd $(awk -v a="$rate" -v b="${round_tp[-1]}" 'BEGIN { printf "%.2f", a / b }')x" >&2
+    else
+      echo "round $r: scaling workers 2/1 $(awk -v a="$rate" -v b="${round_ts1[-1]}" 'BEGIN { printf "%.2f", a / b }')x" >&2
+    fi
     if [[ "$w" == 1 && "$(better "$ts1_mpps" "$rate")" == "$rate" ]]; then ts1_mpps="$rate" ts1_line="$line"; fi
     if [[ "$w" == 2 && "$(better "$ts2_mpps" "$rate")" == "$rate" ]]; then ts2_mpps="$rate" ts2_line="$line"; fi
   done
