@@ -69,8 +69,8 @@ func HashOf(p *packet.Packet) uint64 {
 // and Dst d0, d1. An IPv4 address is read with a 4-byte load, the width of
 // the decoder's store of it: an 8-byte load over that store and the
 // zeroing stores beside it cannot be forwarded from the store buffer, and
-// waited for the stores to reach the cache on every packet (6.6% of a
-// dispatching lcore's samples, on this one load).
+// waited for the stores to reach the cache on every packet: that load held
+// 44% of HashOf's samples, and HashOf 6.6% of a dispatching lcore's.
 func addrWords(p *packet.Packet) (s0, s1, d0, d1 uint64) {
 	if p.Version == 4 { // the other 12 bytes are zero (see packet.Packet)
 		return uint64(binary.LittleEndian.Uint32(p.Src[:4])), 0, uint64(binary.LittleEndian.Uint32(p.Dst[:4])), 0
