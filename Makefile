@@ -11,7 +11,7 @@ TAGS := $(if $(HAVE_DPDK),dpdk,)
 SAMPLE := sample/tor.pcap
 SHARED ?= ../shared
 
-.PHONY: all deps build run test test-go test-dpdk test-race lint bench fuzz model clean
+.PHONY: all deps build run test test-go test-dpdk test-race lint bench fuzz model pgo clean
 
 all: build
 
@@ -52,6 +52,11 @@ lint:
 
 bench:
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchmem ./...
+
+# Refresh cmd/tunnelscope/default.pgo, the profile `go build` optimises the
+# binary with, from the offline and live benchmark workloads.
+pgo: deps
+	bash scripts/pgo.sh
 
 # A short fuzz of every parser of untrusted bytes.
 fuzz:

@@ -116,10 +116,7 @@ cleanup() {
     kill "$child" 2>/dev/null || true
     wait "$child" 2>/dev/null || true
   fi
-  local p
-  for p in "${prefixes[@]}"; do
-    rm -rf "/var/run/dpdk/$p" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$p"
-  done
+  remove_eal_dirs "${prefixes[@]}"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -181,35 +178,10 @@ run_testpmd() {
 # run_tunnelscope WORKERS sets ts=(processed packets elapsed_s imissed rx_nombuf ring).
 run_tunnelscope() {
   local workers="$1" prefix="tsbench-ts$1-$$" cfg="$tmp/live.toml" summary="$tmp/summary-$1.json"
-  local log="$tmp/tunnelscope-$1.log" q rx="" lcores="" map="0@${cpu_list[0]}" i
+  local log="$tmp/tunnelscope-$1.log"
   prefixes+=("$prefix")
-  # One RX queue per worker, as RSS would give a NIC: net_pcap replays the
-  # capture once per rx_pcap argument, and the software dispatch still sends
-  # every flow to a single worker.
-  for ((q = 0; q < workers; q++)); do
-    rx+=",rx_pcap=$capture"
-    lcores+="${lcores:+, }$q"
-  done
-  for ((i = 1; i <= workers; i++)); do
-    map+=",$i@${cpu_list[i % ${#cpu_list[@]}]}"
-  done
-  cat >"$cfg" <<EOF
-[live]
-mbufs = $((mbufs * workers))
-dispatch = "$dispatch"
-
-[[live.port]]
-device = "net_pcap0${rx},infinite_rx=1"
-rx_queues = $workers
-lcores = [$lcores]
-EOF
-  # Main lcore plus one pinned lcore per worker; the main lcore only wakes
-  # every millisecond to drain flow records.
-  local eal=() a
-  for a in --no-huge -m "$((mem_mb * workers))" --no-shconf --no-pci --file-prefix="$prefix" --lcores="$map"; do
-    eal+=("--eal=$a")
-  done
-  if ! timeout $((seconds + 300)) "$binary" run -c "$cfg" "${eal[@]}" --workers "$workers" \
+  replay_setup "$cfg" "$capture" "$workers" "$dispatch" "$mbufs" "$mem_mb" "$prefix" "${cpu_list[@]}"
+  if ! timeout $((seconds + 300)) "$binary" run -c "$cfg" "${eal_args[@]}" --workers "$workers" \
     -o /dev/null --duration "${seconds}s" --summary "$summary" >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     die "tunnelscope run --workers $workers failed (log above)"

@@ -46,7 +46,10 @@ func init() {
 }
 
 func main() {
-	os.Exit(mainArgs(os.Args[1:], os.Stdout, os.Stderr))
+	stop := startProfile(os.Stderr)
+	code := mainArgs(os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 func mainArgs(args []string, stdout, stderr io.Writer) int {

@@ -30,3 +30,48 @@ count_packets() {
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "capinfos could not count packets in '$1'"
   echo "$n"
 }
+
+# replay_setup CFG CAPTURE WORKERS DISPATCH MBUFS MEM_MB PREFIX CPU...
+# writes CFG, a live config in which net_pcap replays CAPTURE from memory
+# (infinite_rx) on one RX queue per worker, as RSS would give a NIC (the
+# capture is replayed once per queue; software dispatch still sends every
+# flow to a single worker), and sets eal_args to the --eal flags of
+# `tunnelscope run`: the main lcore and one pinned lcore per worker, dealt
+# over the CPUs given. The main lcore only wakes every millisecond to drain
+# flow records. MBUFS and MEM_MB are per worker.
+replay_setup() {
+  local cfg="$1" capture="$2" workers="$3" dispatch="$4" mbufs="$5" mem_mb="$6" prefix="$7"
+  shift 7
+  local cpu_set=("$@") q i a rx="" lcores="" map
+  map="0@${cpu_set[0]}"
+  for ((q = 0; q < workers; q++)); do
+    rx+=",rx_pcap=$capture"
+    lcores+="${lcores:+, }$q"
+  done
+  for ((i = 1; i <= workers; i++)); do
+    map+=",$i@${cpu_set[i % ${#cpu_set[@]}]}"
+  done
+  cat >"$cfg" <<CFG
+[live]
+mbufs = $((mbufs * workers))
+dispatch = "$dispatch"
+
+[[live.port]]
+device = "net_pcap0${rx},infinite_rx=1"
+rx_queues = $workers
+lcores = [$lcores]
+CFG
+  eal_args=()
+  for a in --no-huge -m "$((mem_mb * workers))" --no-shconf --no-pci --file-prefix="$prefix" --lcores="$map"; do
+    eal_args+=("--eal=$a")
+  done
+}
+
+# remove_eal_dirs PREFIX... removes what EAL left in its runtime directories
+# for each file prefix (--no-shconf still creates them).
+remove_eal_dirs() {
+  local p
+  for p in "$@"; do
+    rm -rf "/var/run/dpdk/$p" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$p"
+  done
+}
