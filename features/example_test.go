@@ -14,7 +14,7 @@ func Example() {
 		panic(err)
 	}
 	flows := make([]features.Flow, 1024) // parallel to the flow table
-	names := x.Schema()
+	names := features.Schema()
 	vec := make([]float32, 0, features.VectorLen)
 
 	// A DNS query and its answer 250 µs later, in slot 7.

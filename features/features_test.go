@@ -257,7 +257,7 @@ func TestTimeGoesBack(t *testing.T) {
 
 func TestSchema(t *testing.T) {
 	x := newExtractor(t, Config{Window: 8, SurgeGap: time.Second})
-	names := x.Schema()
+	names := Schema()
 	if len(names) != VectorLen {
 		t.Fatalf("schema has %d names, VectorLen %d", len(names), VectorLen)
 	}

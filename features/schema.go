@@ -41,6 +41,3 @@ func buildSchema() []string {
 // comment for their meaning and units). It does not depend on the
 // configuration. The caller may modify the copy.
 func Schema() []string { return append([]string(nil), schema...) }
-
-// Schema is the package's Schema, for callers holding an Extractor.
-func (x *Extractor) Schema() []string { return Schema() }

@@ -98,13 +98,7 @@ packets="$(count_packets "$capture")"
 
 ((testpmd_only)) || ensure_binary "measure tunnelscope"
 
-# infinite_rx copies the whole capture into mbufs at queue setup and then
-# allocates one more mbuf per received packet, so the pool must hold the
-# capture plus everything in flight (descriptors, rings, per-lcore caches).
-mbufs=$((packets + 32768))
-# About 2.5 KiB per mbuf of 2176 bytes data room, plus room for rings and
-# driver state. --no-huge backs this with ordinary pages.
-mem_mb=$((mbufs * 2560 / 1048576 + 512))
+replay_pool "$packets"
 vdev="net_pcap0,rx_pcap=$capture,infinite_rx=1"
 eal_common=(--no-huge -m "$mem_mb" --no-shconf --no-pci --vdev="$vdev")
 

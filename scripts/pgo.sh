@@ -70,13 +70,12 @@ profiles=("$tmp/offline.prof")
 if [[ "$tags" == dpdk ]]; then
   live="$repo_root/.cache/bench-dataplane-32768-1518.pcap"
   "$repo_root/scripts/merge-captures.sh" "$live" 32768 1518
-  packets="$(count_packets "$live")"
+  replay_pool "$(count_packets "$live")"
   IFS=, read -r -a cpus <<<"$(python3 -c 'import os; print(",".join(str(c) for c in sorted(os.sched_getaffinity(0))))')"
   for workers in 1 2; do
     prefix="tspgo-$workers-$$"
     prefixes+=("$prefix")
-    replay_setup "$tmp/live.toml" "$live" "$workers" software "$((packets + 32768))" \
-      "$(((packets + 32768) * 2560 / 1048576 + 512))" "$prefix" "${cpus[@]}"
+    replay_setup "$tmp/live.toml" "$live" "$workers" software "$mbufs" "$mem_mb" "$prefix" "${cpus[@]}"
     echo "$prog: profiling run --workers $workers for ${seconds}s" >&2
     TUNNELSCOPE_CPUPROFILE="$tmp/live$workers.prof" "$bin" run -c "$tmp/live.toml" "${eal_args[@]}" \
       --workers "$workers" -o /dev/null --duration "${seconds}s" >"$tmp/live.log" 2>&1 ||

@@ -95,13 +95,14 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 			for qi := range wk.queues {
 				q := &wk.queues[qi]
 				nb := q.port.RxBurst(q.q, rx)
+				qstamp := stamp && q.stamp
 				if !q.soft {
 					// Every packet stays on this lcore: no dispatch, no
 					// per-packet closures, and the burst array itself is
 					// freed in one call, as l2fwd does.
 					for i := 0; i < nb; i++ {
 						m := rx.Mbuf(i)
-						t := packetTime(m, stamp && q.stamp, dyn, tscNow)
+						t := packetTime(m, qstamp, dyn, tscNow)
 						frame := m.Frame(scratch)
 						wl := m.PktLen()
 						if len(frame) < int(wl) {
@@ -119,7 +120,7 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 				}
 				for i := 0; i < nb; i++ {
 					m := rx.Mbuf(i)
-					t := packetTime(m, stamp && q.stamp, dyn, tscNow)
+					t := packetTime(m, qstamp, dyn, tscNow)
 					target, ok := dataplane.DispatchFrame(&dec, m.Frame(scratch), q.link, &d.pkt, n)
 					switch {
 					case target == wk.idx && ok:

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Sourced by the benchmark scripts (bench-offline.sh, bench-dataplane.sh,
-# count-instructions.sh) after they set repo_root; not run on its own.
+# count-instructions.sh) and pgo.sh after they set repo_root; not run on
+# its own.
 # Messages carry the calling script's name.
 
 prog="${0##*/}"
@@ -29,6 +30,18 @@ count_packets() {
   n="$(capinfos -T -r -M -c "$1" | cut -f2)"
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "capinfos could not count packets in '$1'"
   echo "$n"
+}
+
+# replay_pool PACKETS sets mbufs and mem_mb for one net_pcap infinite_rx
+# queue replaying a capture of PACKETS packets. infinite_rx copies the whole
+# capture into mbufs at queue setup and then allocates one more mbuf per
+# received packet, so the pool must hold the capture plus everything in
+# flight (descriptors, rings, per-lcore caches); memory is about 2.5 KiB
+# per mbuf of 2176 bytes data room, plus room for rings and driver state.
+# --no-huge backs it with ordinary pages.
+replay_pool() {
+  mbufs=$(($1 + 32768))
+  mem_mb=$((mbufs * 2560 / 1048576 + 512))
 }
 
 # replay_setup CFG CAPTURE WORKERS DISPATCH MBUFS MEM_MB PREFIX CPU...
