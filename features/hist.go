@@ -1,6 +1,9 @@
 package features
 
-import "unsafe"
+import (
+	"slices"
+	"unsafe"
+)
 
 // PoolStateBytes is the size of one pooled histogram state: a worker's
 // pool costs Config.Pool times this.
@@ -95,14 +98,20 @@ func (s *histState) appendTo(dst []float32, valid bool) []float32 {
 	return appendFractions(dst, &s.h3, s.bursts)
 }
 
+// appendFractions grows dst once and stores into a fixed-size view of the
+// new tail: an append per cell, with its capacity check, cost more than
+// the conversion itself, and a verdict builds three of these per flow.
 func appendFractions(dst []float32, h *[2 * bins][bins]uint16, total uint32) []float32 {
 	scale := 0.0
 	if total > 0 {
 		scale = 1 / float64(total)
 	}
+	n := len(dst)
+	dst = slices.Grow(dst, 2*bins*bins)[:n+2*bins*bins]
+	out := (*[2 * bins * bins]float32)(dst[n:])
 	for r := range h {
-		for _, c := range h[r] {
-			dst = append(dst, float32(float64(c)*scale))
+		for j, c := range h[r] {
+			out[r*bins+j] = float32(float64(c) * scale)
 		}
 	}
 	return dst

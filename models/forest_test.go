@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -196,6 +197,7 @@ func TestReadCorrupt(t *testing.T) {
 		{"node arrays differ", `"threshold":[0.5,0,0]`, `"threshold":[0.5,0]`, "node arrays differ in length"},
 		{"child before its parent", `"left":[1,0,1]`, `"left":[0,0,1]`, "node 0: children 0 and 2 must follow it"},
 		{"child out of range", `"right":[2,-1,-1]`, `"right":[3,-1,-1]`, "node 0: children 1 and 3 must follow it within 3 nodes"},
+		{"node with two parents", `"right":[2,-1,-1]`, `"right":[1,-1,-1]`, "node 0: child 1 or 1 has another parent"},
 		{"leaf index out of range", `"left":[1,0,1]`, `"left":[1,0,2]`, "leaf node 2: feature -1, leaf 2 of 2"},
 		{"negative leaf index", `"left":[1,0,1]`, `"left":[1,-1,1]`, "leaf node 1: feature -1, leaf -1 of 2"},
 		{"feature out of range", `"feature":[1,`, `"feature":[2,`, "node 0: feature 2 of 2"},
@@ -362,5 +364,73 @@ func TestReadDecisionTreeOfOneTree(t *testing.T) {
 	forest := strings.Replace(two, `"decision_tree"`, `"random_forest"`, 1)
 	if _, err := Read(strings.NewReader(forest)); err != nil {
 		t.Errorf("the same trees as a random_forest: %v", err)
+	}
+}
+
+// fileProba walks m's trees one at a time, straight from the file's
+// arrays, as a reference for the compiled forest's interleaved walks.
+func fileProba(m *File, vec []float32) []float32 {
+	p := make([]float32, len(m.Classes))
+	scale := 1 / float32(len(m.Trees))
+	for _, t := range m.Trees {
+		i := int32(0)
+		for t.Feature[i] >= 0 {
+			if vec[t.Feature[i]] <= t.Threshold[i] {
+				i = t.Left[i]
+			} else {
+				i = t.Right[i]
+			}
+		}
+		v := t.Value[t.Left[i]]
+		var sum float32
+		for _, x := range v {
+			sum += x
+		}
+		for k, x := range v {
+			p[k] += x / sum * scale
+		}
+	}
+	return p
+}
+
+// The compiled forest walks trees in groups, pads the last group and lays
+// nodes out anew; none of that may change a single probability, for any
+// tree count (padded or not) and any value, NaN included.
+func TestProbaMatchesFile(t *testing.T) {
+	d := synthetic(400, 7)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, trees := range []int{1, 2, 3, 4, 5, 7, 8, 9} {
+		m, err := Train(d, TrainConfig{Trees: trees, MaxDepth: 6, Seed: uint64(trees)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := mustCompile(t, m)
+		if f.Trees() != trees {
+			t.Errorf("%d trees compiled as %d", trees, f.Trees())
+		}
+		nodes := 0
+		for _, tr := range m.Trees {
+			nodes += len(tr.Feature)
+		}
+		if f.Nodes() != nodes {
+			t.Errorf("%d trees: %d nodes compiled, the file has %d", trees, f.Nodes(), nodes)
+		}
+		vec := make([]float32, len(d.Features))
+		for r := range 300 {
+			for j := range vec {
+				switch {
+				case r%50 == 0 && j%3 == 0:
+					vec[j] = float32(math.NaN())
+				case r < 150:
+					vec[j] = d.Row(r)[j] // on the training data: thresholds lie between its values
+				default:
+					vec[j] = float32(rng.NormFloat64() * 4)
+				}
+			}
+			want := fileProba(m, vec)
+			if got := f.Proba(vec, nil); !reflect.DeepEqual(got, want) {
+				t.Fatalf("%d trees, vector %d: Proba = %v, walking the file gives %v", trees, r, got, want)
+			}
+		}
 	}
 }
