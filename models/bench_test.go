@@ -1,7 +1,9 @@
 package models
 
 import (
+	"bytes"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -27,5 +29,22 @@ func BenchmarkPredictShipped(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		f.Predict(vecs[i&255])
+	}
+}
+
+// BenchmarkReadShippedModel times Read of the shipped forest held in
+// memory: the start-up cost every classify -m run pays before its first
+// packet, without the disk.
+func BenchmarkReadShippedModel(b *testing.B) {
+	data, err := os.ReadFile("../configs/model.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Read(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

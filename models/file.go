@@ -2,13 +2,11 @@ package models
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 )
 
 // FileFormat and FileVersion open every model file; a file without them
@@ -73,17 +71,9 @@ func Read(r io.Reader) (*Forest, error) {
 	if len(b) > maxModelBytes {
 		return nil, fmt.Errorf("%w: larger than %d MiB", ErrCorruptModel, maxModelBytes>>20)
 	}
-	if err := checkKeys(b); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorruptModel, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var m File
-	if err := dec.Decode(&m); err != nil {
+	if err := decodeFile(b, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorruptModel, err)
-	}
-	if err := dec.Decode(&json.RawMessage{}); err != io.EOF {
-		return nil, fmt.Errorf("%w: data after the model", ErrCorruptModel)
 	}
 	if m.Format != FileFormat {
 		return nil, fmt.Errorf("%w: format %q, want %q", ErrCorruptModel, m.Format, FileFormat)
@@ -98,37 +88,6 @@ func Read(r io.Reader) (*Forest, error) {
 		return nil, fmt.Errorf("%w: a decision_tree with %d trees", ErrCorruptModel, len(m.Trees))
 	}
 	return compile(&m)
-}
-
-// checkKeys rejects keys that differ from the schema's only in case, which
-// encoding/json would accept: a model file is spelt one way.
-func checkKeys(b []byte) error {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(b, &top); err != nil {
-		return nil // Decode reports it, with its position
-	}
-	if err := exactKeys(top, "format", "version", "kind", "description", "features", "classes", "trees"); err != nil {
-		return err
-	}
-	var trees []map[string]json.RawMessage
-	if json.Unmarshal(top["trees"], &trees) != nil {
-		return nil
-	}
-	for i, t := range trees {
-		if err := exactKeys(t, "feature", "threshold", "left", "right", "value"); err != nil {
-			return fmt.Errorf("tree %d: %w", i, err)
-		}
-	}
-	return nil
-}
-
-func exactKeys(m map[string]json.RawMessage, keys ...string) error {
-	for k := range m {
-		if !slices.Contains(keys, k) {
-			return fmt.Errorf("unknown key %q", k)
-		}
-	}
-	return nil
 }
 
 // Write saves m as JSON.
