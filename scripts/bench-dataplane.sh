@@ -13,7 +13,7 @@ Replays CAPTURE from memory through DPDK's net_pcap driver
 (--vdev=net_pcap0,rx_pcap=CAPTURE,infinite_rx=1, no hugepages) and measures:
   1. dpdk-testpmd --forward-mode=rxonly, one forwarding lcore, SECONDS long:
      RX packets from testpmd's accumulated forward statistics;
-  2. bin/tunnelscope run --workers 1 --duration SECONDS --summary FILE:
+  2. bin/tunnelscope run -m MODEL --workers 1 --duration SECONDS --summary FILE:
      (rx_packets - ring drops) / elapsed_s from the summary: packets processed;
   3. the same with --workers 2.
 Prints each rate in Mpps, tunnelscope/testpmd (goal >= 0.5x) and
@@ -24,6 +24,8 @@ scripts/merge-captures.sh with frames of at most 1518 bytes (net_pcap rejects
 frames longer than one mbuf). infinite_rx keeps the whole capture in mbufs,
 so the mbuf pool is sized to the capture's packet count plus descriptors.
 SECONDS defaults to 10; each of the three runs is repeated --runs times.
+MODEL, the shipped configs/model.json unless --model or --no-model says
+otherwise, classifies every flow: the full pipeline.
 bin/tunnelscope (or $TUNNELSCOPE_BIN) is built with `make build` when missing.
 
 options:
@@ -33,6 +35,8 @@ options:
   --dispatch MODE   live.dispatch for the 2-worker run: software (default;
                     every flow to one worker over rings) or none (each
                     worker keeps its own queue's replay, as behind NIC RSS)
+  --model FILE      model for the runs (default configs/model.json)
+  --no-model        run without a model (verdicts stay unknown)
   --runs N          rounds of the three measurements, interleaved so that
                     noise from other jobs hits each alike; the best rate of
                     each is reported (default 3)
@@ -50,6 +54,7 @@ dispatch=software
 runs=3
 check=0
 cpus=""
+model="$repo_root/configs/model.json"
 pos=()
 while (($#)); do
   case "$1" in
@@ -59,6 +64,8 @@ while (($#)); do
     --testpmd-only) testpmd_only=1; shift ;;
     --dispatch) (($# >= 2)) || die "--dispatch needs software or none"; dispatch="$2"; shift 2 ;;
     --runs) (($# >= 2)) || die "--runs needs a count"; runs="$2"; shift 2 ;;
+    --model) (($# >= 2)) || die "--model needs a file"; model="$2"; shift 2 ;;
+    --no-model) model=""; shift ;;
     --check) check=1; shift ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) pos+=("$1"); shift ;;
@@ -97,6 +104,11 @@ esac
 packets="$(count_packets "$capture")"
 
 ((testpmd_only)) || ensure_binary "measure tunnelscope"
+model_args=()
+if [[ -n "$model" ]]; then
+  [[ -f "$model" ]] || die "model '$model' not found"
+  model_args=(-m "$model")
+fi
 
 replay_pool "$packets"
 vdev="net_pcap0,rx_pcap=$capture,infinite_rx=1"
@@ -175,7 +187,7 @@ run_tunnelscope() {
   local log="$tmp/tunnelscope-$1.log"
   prefixes+=("$prefix")
   replay_setup "$cfg" "$capture" "$workers" "$dispatch" "$mbufs" "$mem_mb" "$prefix" "${cpu_list[@]}"
-  if ! timeout $((seconds + 300)) "$binary" run -c "$cfg" "${eal_args[@]}" --workers "$workers" \
+  if ! timeout $((seconds + 300)) "$binary" run -c "$cfg" "${model_args[@]}" "${eal_args[@]}" --workers "$workers" \
     -o /dev/null --duration "${seconds}s" --summary "$summary" >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     die "tunnelscope run --workers $workers failed (log above)"
@@ -194,7 +206,7 @@ EOF
   read -r -a ts <<<"$fields"
 }
 
-echo "capture $capture: $packets packets; ${seconds}s per run; CPUs $cpus; $mbufs mbufs, ${mem_mb} MiB"
+echo "capture $capture: $packets packets; ${seconds}s per run; CPUs $cpus; $mbufs mbufs, ${mem_mb} MiB; model ${model:-none}"
 
 below=0
 goal() { # goal NAME VALUE MIN

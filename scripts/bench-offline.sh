@@ -9,9 +9,12 @@ usage() {
 usage: scripts/bench-offline.sh [options] [CAPTURE]
 
 Times `ndpiReader -i CAPTURE -q` and
-`GOMAXPROCS=1 bin/tunnelscope classify -o /dev/null CAPTURE`, both pinned to
-one CPU with taskset, RUNS times each, and prints the packets/s of the best
-(shortest wall time) run of each and the ratio tunnelscope/ndpiReader.
+`GOMAXPROCS=1 bin/tunnelscope classify -m MODEL -o /dev/null CAPTURE`, both
+pinned to one CPU with taskset, RUNS times each, and prints the packets/s of
+the best (shortest wall time) run of each and the ratio
+tunnelscope/ndpiReader. ndpiReader classifies every flow, so tunnelscope
+does too: MODEL is the shipped configs/model.json unless --model or
+--no-model says otherwise.
 
 CAPTURE defaults to .cache/bench-offline-<MINPKTS>.pcap, built by
 scripts/merge-captures.sh from ../shared/data/pcap (reused when present).
@@ -21,6 +24,8 @@ options:
   --cpu N           CPU to pin both programs to (default 1)
   --runs N          runs per program (default 3)
   --min-packets N   size of the default capture (default 1000000)
+  --model FILE      model for classify (default configs/model.json)
+  --no-model        classify without a model (verdicts stay unknown)
   --peer-only       time ndpiReader only (no tunnelscope build or run)
   --check           exit 1 when the ratio is below the goal
   -h, --help        this help
@@ -39,6 +44,7 @@ peer_only=0
 check=0
 goal=5
 capture=""
+model="$repo_root/configs/model.json"
 
 while (($#)); do
   case "$1" in
@@ -46,6 +52,8 @@ while (($#)); do
     --cpu) (($# >= 2)) || die "--cpu needs a CPU number"; cpu="$2"; shift 2 ;;
     --runs) (($# >= 2)) || die "--runs needs a count"; runs="$2"; shift 2 ;;
     --min-packets) (($# >= 2)) || die "--min-packets needs a count"; min_packets="$2"; shift 2 ;;
+    --model) (($# >= 2)) || die "--model needs a file"; model="$2"; shift 2 ;;
+    --no-model) model=""; shift ;;
     --peer-only) peer_only=1; shift ;;
     --check) check=1; shift ;;
     -*) die "unknown option '$1' (see --help)" ;;
@@ -68,6 +76,11 @@ fi
 [[ -f "$capture" ]] || die "capture '$capture' not found"
 
 ((peer_only)) || ensure_binary "time tunnelscope"
+model_args=()
+if [[ -n "$model" ]]; then
+  [[ -f "$model" ]] || die "model '$model' not found"
+  model_args=(-m "$model")
+fi
 
 packets="$(count_packets "$capture")"
 
@@ -99,7 +112,7 @@ best_of() {
 
 rate() { awk -v n="$packets" -v t="$1" 'BEGIN { printf "%.0f", n / t }'; }
 
-echo "capture $capture: $packets packets; CPU $cpu; best of $runs runs"
+echo "capture $capture: $packets packets; CPU $cpu; best of $runs runs; model ${model:-none}"
 
 # -q: no per-flow or summary printing, so the run measures detection, not
 # terminal output; the file is read exactly once (no -l loops).
@@ -111,7 +124,7 @@ if ((peer_only)); then
   exit 0
 fi
 
-ts_t="$(best_of tunnelscope env GOMAXPROCS=1 "$binary" classify -o /dev/null "$capture")"
+ts_t="$(best_of tunnelscope env GOMAXPROCS=1 "$binary" classify "${model_args[@]}" -o /dev/null "$capture")"
 ts_pps="$(rate "$ts_t")"
 printf 'tunnelscope  %10.3f s  %12s packets/s\n' "$ts_t" "$ts_pps"
 if [[ -s "$tmp/tunnelscope.err" ]]; then

@@ -11,7 +11,7 @@ usage() {
 usage: scripts/count-instructions.sh [options] [CAPTURE]
 
 Runs, under `valgrind --tool=cachegrind --cache-sim=no`:
-  GOMAXPROCS=1 bin/tunnelscope classify -o /dev/null CAPTURE
+  GOMAXPROCS=1 bin/tunnelscope classify -m MODEL -o /dev/null CAPTURE
   ndpiReader -i CAPTURE -q
 and prints the instructions each executed, per packet, their ratio, and
 tunnelscope's functions by instructions (self).
@@ -29,6 +29,9 @@ options:
   --min-packets N   size of the default capture (default 1000000)
   --top N           functions to list (default 15; 0 for none)
   --no-peer         count tunnelscope only
+  --model FILE      model for classify (default configs/model.json, as
+                    bench-offline.sh uses)
+  --no-model        classify without a model
   -h, --help        this help
 EOF
 }
@@ -39,6 +42,7 @@ source "$repo_root/scripts/lib/bench.sh"
 min_packets=1000000
 top=15
 peer=1
+model="$repo_root/configs/model.json"
 capture=""
 
 while (($#)); do
@@ -47,6 +51,8 @@ while (($#)); do
     --min-packets) (($# >= 2)) || die "--min-packets needs a count"; min_packets="$2"; shift 2 ;;
     --top) (($# >= 2)) || die "--top needs a count"; top="$2"; shift 2 ;;
     --no-peer) peer=0; shift ;;
+    --model) (($# >= 2)) || die "--model needs a file"; model="$2"; shift 2 ;;
+    --no-model) model=""; shift ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) [[ -z "$capture" ]] || die "only one CAPTURE may be given"; capture="$1"; shift ;;
   esac
@@ -89,8 +95,13 @@ count() {
 
 per_packet() { awk -v n="$1" -v p="$packets" 'BEGIN { printf "%.0f", n / p }'; }
 
-echo "capture $capture: $packets packets"
-ts_ir="$(GOMAXPROCS=1 count tunnelscope "$binary" classify -o /dev/null "$capture")"
+echo "capture $capture: $packets packets; model ${model:-none}"
+model_args=()
+if [[ -n "$model" ]]; then
+  [[ -f "$model" ]] || die "model '$model' not found"
+  model_args=(-m "$model")
+fi
+ts_ir="$(GOMAXPROCS=1 count tunnelscope "$binary" classify "${model_args[@]}" -o /dev/null "$capture")"
 printf 'tunnelscope  %15s instructions  %6s per packet\n' "$ts_ir" "$(per_packet "$ts_ir")"
 if ((peer)); then
   ndpi_ir="$(count ndpiReader ndpiReader -i "$capture" -q)"

@@ -11,11 +11,13 @@ usage: scripts/pgo.sh [--seconds N]
 
 Builds tunnelscope without a profile, then records CPU profiles
 (TUNNELSCOPE_CPUPROFILE) of:
-  - classify over the offline bench capture (.cache/bench-offline-1000000.pcap,
-    read 20 times), with GOMAXPROCS=1 as scripts/bench-offline.sh runs it;
-  - run on net_pcap infinite_rx over the dataplane bench capture
-    (.cache/bench-dataplane-32768-1518.pcap), 1 worker and 2 workers with
-    software dispatch, N seconds each (default 8), when DPDK is installed;
+  - classify with the shipped model over the offline bench capture
+    (.cache/bench-offline-1000000.pcap, read 20 times), with GOMAXPROCS=1
+    as scripts/bench-offline.sh runs it;
+  - run with the shipped model on net_pcap infinite_rx over the dataplane
+    bench capture (.cache/bench-dataplane-32768-1518.pcap), 1 worker and 2
+    workers with software dispatch, N seconds each (default 8), when DPDK
+    is installed;
 and merges them into cmd/tunnelscope/default.pgo. Rebuild afterwards
 (`make build`) and compare with scripts/count-instructions.sh or the
 benchmark scripts.
@@ -63,7 +65,7 @@ offline="$repo_root/.cache/bench-offline-1000000.pcap"
 files=()
 for ((i = 0; i < 20; i++)); do files+=("$offline"); done
 echo "$prog: profiling classify" >&2
-TUNNELSCOPE_CPUPROFILE="$tmp/offline.prof" GOMAXPROCS=1 "$bin" classify -o /dev/null "${files[@]}" 2>"$tmp/offline.log" ||
+TUNNELSCOPE_CPUPROFILE="$tmp/offline.prof" GOMAXPROCS=1 "$bin" classify -m "$repo_root/configs/model.json" -o /dev/null "${files[@]}" 2>"$tmp/offline.log" ||
   { tail -n 5 "$tmp/offline.log" >&2; die "classify failed"; }
 profiles=("$tmp/offline.prof")
 
@@ -77,7 +79,7 @@ if [[ "$tags" == dpdk ]]; then
     prefixes+=("$prefix")
     replay_setup "$tmp/live.toml" "$live" "$workers" software "$mbufs" "$mem_mb" "$prefix" "${cpus[@]}"
     echo "$prog: profiling run --workers $workers for ${seconds}s" >&2
-    TUNNELSCOPE_CPUPROFILE="$tmp/live$workers.prof" "$bin" run -c "$tmp/live.toml" "${eal_args[@]}" \
+    TUNNELSCOPE_CPUPROFILE="$tmp/live$workers.prof" "$bin" run -c "$tmp/live.toml" -m "$repo_root/configs/model.json" "${eal_args[@]}" \
       --workers "$workers" -o /dev/null --duration "${seconds}s" >"$tmp/live.log" 2>&1 ||
       { tail -n 20 "$tmp/live.log" >&2; die "run --workers $workers failed"; }
     profiles+=("$tmp/live$workers.prof")
