@@ -101,6 +101,7 @@ func (s *histState) appendTo(dst []float32, valid bool) []float32 {
 // appendFractions grows dst once and stores into a fixed-size view of the
 // new tail: an append per cell, with its capacity check, cost more than
 // the conversion itself, and a verdict builds three of these per flow.
+// Empty rows, the most of them, are stored as zeros without converting.
 func appendFractions(dst []float32, h *[2 * bins][bins]uint16, total uint32) []float32 {
 	scale := 0.0
 	if total > 0 {
@@ -110,8 +111,13 @@ func appendFractions(dst []float32, h *[2 * bins][bins]uint16, total uint32) []f
 	dst = slices.Grow(dst, 2*bins*bins)[:n+2*bins*bins]
 	out := (*[2 * bins * bins]float32)(dst[n:])
 	for r := range h {
-		for j, c := range h[r] {
-			out[r*bins+j] = float32(float64(c) * scale)
+		row, o := &h[r], (*[bins]float32)(out[r*bins:])
+		if *row == [bins]uint16{} { // most rows of a flow's histograms
+			*o = [bins]float32{}
+			continue
+		}
+		for j, c := range row {
+			o[j] = float32(float64(c) * scale)
 		}
 	}
 	return dst
