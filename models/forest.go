@@ -17,7 +17,7 @@ type Forest struct {
 	groups   []group
 	nodes    []node
 	leafOff  []int32   // per node slot, where a leaf's probabilities start
-	probs    []float32 // per leaf, len(classes) values already divided by the tree count
+	probs    []float32 // per distinct leaf, len(classes) values already divided by the tree count
 	trees    int       // without the padding
 	pad      int       // padding nodes
 	desc     string
@@ -213,6 +213,7 @@ func compile(m *File) (*Forest, error) {
 	scale := 1 / float32(len(m.Trees))
 	var roots []int32
 	var depth []int32
+	shared := map[[numClasses]float32]int32{}
 	for ti := range m.Trees {
 		t := &m.Trees[ti]
 		if err := t.check(len(m.Features), nc); err != nil {
@@ -220,17 +221,8 @@ func compile(m *File) (*Forest, error) {
 		}
 		roots = append(roots, int32(len(f.nodes)))
 		var d int32
-		f.nodes, f.leafOff, d = t.layout(f.nodes, f.leafOff, int32(len(f.probs)), int32(nc))
+		f.nodes, f.leafOff, d = t.layout(f.nodes, f.leafOff, f.leaves(t, scale, shared))
 		depth = append(depth, d)
-		for _, v := range t.Value {
-			var sum float32
-			for _, x := range v {
-				sum += x
-			}
-			for _, x := range v {
-				f.probs = append(f.probs, x/sum*scale)
-			}
-		}
 	}
 	f.trees = len(roots)
 	if len(roots)%walkers != 0 {
@@ -252,12 +244,40 @@ func compile(m *File) (*Forest, error) {
 	return f, nil
 }
 
+// leaves adds t's leaf probabilities to f.probs, each divided by its
+// leaf's weight and scaled by 1/trees, and returns where each leaf's
+// start. A probability vector already there is shared: most leaves of a
+// forest are pure, one class at 1/trees, so the shipped forest's 5,240
+// leaves hold 624 distinct vectors, and a verdict's leaf reads stay in
+// 32 KB instead of 272 KB.
+func (f *Forest) leaves(t *Tree, scale float32, seen map[[numClasses]float32]int32) []int32 {
+	offs := make([]int32, len(t.Value))
+	for li, v := range t.Value {
+		var sum float32
+		for _, x := range v {
+			sum += x
+		}
+		var p [numClasses]float32 // x >= 0 (check): no -0 to meet +0 as a key
+		for k, x := range v {
+			p[k] = x / sum * scale
+		}
+		off, ok := seen[p]
+		if !ok {
+			off = int32(len(f.probs))
+			f.probs = append(f.probs, p[:len(v)]...)
+			seen[p] = off
+		}
+		offs[li] = off
+	}
+	return offs
+}
+
 // layout appends t's nodes to nodes breadth first, each internal node's
 // two children side by side (see node), and their leaf offsets to leafOff
-// (probabilities of t's leaves start at leafBase); it returns both and
-// t's depth. check has made sure t is a tree: every node but the first
-// has one parent, so each is placed once.
-func (t *Tree) layout(nodes []node, leafOff []int32, leafBase, nc int32) ([]node, []int32, int32) {
+// (leaf i's probabilities start at offs[i]); it returns both and t's
+// depth. check has made sure t is a tree: every node but the first has
+// one parent, so each is placed once.
+func (t *Tree) layout(nodes []node, leafOff, offs []int32) ([]node, []int32, int32) {
 	base := int32(len(nodes))
 	order := []int32{0} // order[k] is the file's node now at base+k
 	level := []int32{0} // its depth
@@ -267,7 +287,7 @@ func (t *Tree) layout(nodes []node, leafOff []int32, leafBase, nc int32) ([]node
 		depth = max(depth, level[k])
 		if t.Feature[i] < 0 {
 			nodes = append(nodes, node{left: slot})
-			leafOff = append(leafOff, leafBase+t.Left[i]*nc)
+			leafOff = append(leafOff, offs[t.Left[i]])
 			continue
 		}
 		nodes = append(nodes, node{feature: t.Feature[i], thr: t.Threshold[i], left: base + int32(len(order)), mask: 1})
