@@ -35,9 +35,11 @@
 // From an lcore, one thread per queue: RxBurst, FreeAndRxBurst, TxBurst,
 // Burst.FreeAll/FreeRange and the Mbuf accessors. A queue and its Burst belong to one
 // lcore; nothing here locks. Each RxBurst, FreeAndRxBurst, TxBurst, FreeAll
-// and TSC is exactly one cgo call (about 40 ns); Burst.Mbuf and every Mbuf
-// method read C memory from Go with no cgo call and no allocation. Read the
-// TSC once per burst, not per packet.
+// and TSC is exactly one cgo call (about 40 ns); Burst.Mbuf, Burst.TSC and
+// every Mbuf method read C memory from Go with no cgo call and no
+// allocation. Read the TSC once per burst, not per packet: FreeAndRxBurst
+// reads it with the receive (Burst.TSC), so a loop over one queue crosses
+// into C once per burst.
 //
 // A Go function started by LaunchOnLcore runs on the EAL lcore thread itself
 // (rte_lcore_id() is that lcore), and while it polls it holds a Go P for

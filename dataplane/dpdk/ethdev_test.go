@@ -165,6 +165,37 @@ func TestTxBurst(t *testing.T) {
 	}
 }
 
+// FreeAndRxBurst reads the TSC with the receive: Burst.TSC lies between
+// readings taken around the call, and the mbufs the call received are
+// untouched by it (the TSC has a slot of its own).
+func TestFreeAndRxBurstTSC(t *testing.T) {
+	b := NewBurst(32)
+	defer b.Free()
+	if b.TSC() != 0 {
+		t.Fatalf("TSC %d before any receive", b.TSC())
+	}
+	n := 0
+	var last uint64
+	for range 10 {
+		before := TSC()
+		n = portNull.FreeAndRxBurst(0, b, n)
+		after := TSC()
+		if got := b.TSC(); got < before || got > after || got < last {
+			t.Fatalf("burst TSC %d outside [%d, %d] or before the previous burst's %d", got, before, after, last)
+		}
+		last = b.TSC()
+		if n != b.Len() {
+			t.Fatalf("net_null gave %d packets, want a full burst of %d", n, b.Len())
+		}
+		for i := range n {
+			if m := b.Mbuf(i); m.IsNil() || m.PktLen() == 0 {
+				t.Fatalf("mbuf %d of %d is nil or empty", i, n)
+			}
+		}
+	}
+	b.FreeAll(n)
+}
+
 func TestZeroAllocs(t *testing.T) {
 	b := NewBurst(32)
 	defer b.Free()

@@ -39,10 +39,41 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	// iteration, so after a stall it drains faster than it is fed.
 	popMax := 2 * o.Burst
 	// Mbufs finished in one iteration: at most a burst from each RX queue
-	// and popMax from each incoming ring.
+	// with software dispatch and popMax from each incoming ring.
 	free := dpdk.NewBurst(min(max(o.Burst*len(wk.queues)+popMax*len(wk.in), 1), 65535))
 	defer free.Free()
 	nfree := 0
+	// Queues without software dispatch keep burst arrays of their own: a
+	// burst's mbufs stay there until the queue's next FreeAndRxBurst frees
+	// them, receives and reads the TSC, one cgo crossing per burst (go-dpdk's
+	// fused free-and-receive). An lcore with only such queues takes its
+	// clock from those readings and makes no other cgo call per iteration.
+	polls := make([]*dpdk.Burst, len(wk.queues))
+	held := make([]int, len(wk.queues))
+	releaseHeld := func() {
+		for qi, b := range polls {
+			if b != nil && held[qi] > 0 {
+				b.FreeAll(held[qi])
+				held[qi] = 0
+			}
+		}
+	}
+	clockFromPolls := len(wk.queues) > 0
+	for qi := range wk.queues {
+		if wk.queues[qi].soft {
+			clockFromPolls = false
+		} else {
+			polls[qi] = dpdk.NewBurst(o.Burst)
+		}
+	}
+	defer func() {
+		releaseHeld()
+		for _, b := range polls {
+			if b != nil {
+				b.Free()
+			}
+		}
+	}()
 	scratch := make([]byte, scratchSize)
 	dyn, dynErr := dpdk.LookupTimestampDynfield()
 	stamp := dynErr == nil
@@ -86,22 +117,33 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 
 	for {
 		wk.w.SetModel(o.Model.Current())
-		tsc := dpdk.TSC() // once per iteration: it is a cgo call
-		tscNow := clk.ns(tsc)
 		stopping := stop.Load()
+		var tsc uint64
+		var tscNow int64
+		if !clockFromPolls || stopping {
+			tsc = dpdk.TSC() // once per iteration: it is a cgo call
+			tscNow = clk.ns(tsc)
+		}
 		if stopping {
 			wk.rxDone.Store(true)
+			releaseHeld()
 		} else {
 			for qi := range wk.queues {
 				q := &wk.queues[qi]
-				nb := q.port.RxBurst(q.q, rx)
 				qstamp := stamp && q.stamp
 				if !q.soft {
 					// Every packet stays on this lcore: no dispatch, no
-					// per-packet closures, and the burst array itself is
-					// freed in one call, as l2fwd does.
+					// per-packet closures, and the burst is freed whole by
+					// the next poll, as l2fwd frees in bulk.
+					b := polls[qi]
+					nb := q.port.FreeAndRxBurst(q.q, b, held[qi])
+					held[qi] = nb
+					if clockFromPolls {
+						tsc = b.TSC()
+						tscNow = clk.ns(tsc)
+					}
 					for i := 0; i < nb; i++ {
-						m := rx.Mbuf(i)
+						m := b.Mbuf(i)
 						t := packetTime(m, qstamp, dyn, tscNow)
 						frame := m.Frame(scratch)
 						wl := m.PktLen()
@@ -113,11 +155,9 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 							lastPkt = max(lastPkt, t)
 						}
 					}
-					if nb > 0 {
-						rx.FreeAll(nb)
-					}
 					continue
 				}
+				nb := q.port.RxBurst(q.q, rx)
 				for i := 0; i < nb; i++ {
 					m := rx.Mbuf(i)
 					t := packetTime(m, qstamp, dyn, tscNow)
