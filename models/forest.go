@@ -9,7 +9,7 @@ import (
 
 // Forest is a compiled decision-tree ensemble: every tree's nodes in one
 // flat array, the leaves' class probabilities in another, so predicting is
-// a few hundred predictable loads and no allocation. One tree is a forest
+// a few hundred loads, walked eight trees at a time, and no allocation. One tree is a forest
 // of one. A Forest is immutable once built and safe for every worker.
 type Forest struct {
 	features []string // the feature schema it was trained on, in vector order
@@ -48,7 +48,8 @@ type group struct {
 // branching on it (the comparison follows the data, and a branch on it
 // would be mispredicted at about every other level). A leaf has mask 0
 // and left pointing at itself, so further steps stay on it whatever the
-// comparison says; internal nodes have mask 1.
+// comparison says (it compares feature 0, which every vector Predict
+// accepts has); internal nodes have mask 1.
 type node struct {
 	feature int32
 	thr     float32
@@ -246,7 +247,7 @@ func compile(m *File) (*Forest, error) {
 
 // leaves adds t's leaf probabilities to f.probs, each divided by its
 // leaf's weight and scaled by 1/trees, and returns where each leaf's
-// start. A probability vector already there is shared: most leaves of a
+// probabilities start. A probability vector already there is shared: most leaves of a
 // forest are pure, one class at 1/trees, so the shipped forest's 5,240
 // leaves hold 624 distinct vectors, and a verdict's leaf reads stay in
 // 32 KB instead of 272 KB.
@@ -298,8 +299,9 @@ func (t *Tree) layout(nodes []node, leafOff, offs []int32) ([]node, []int32, int
 	return nodes, leafOff, depth
 }
 
-// check validates one tree: indices in range and children after their
-// parent, so every walk ends at a leaf.
+// check validates one tree: indices in range, children after their
+// parent and no node with two parents, so every walk ends at a leaf and
+// layout places each node once.
 func (t *Tree) check(nfeat, nc int) error {
 	n := len(t.Feature)
 	if n == 0 {
