@@ -63,6 +63,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./dataplane/packet/
 	$(GO) test -run '^$$' -fuzz FuzzSource -fuzztime 60s ./dataplane/pcapsrc/
 	$(GO) test -run '^$$' -fuzz 'FuzzRead$$' -fuzztime 60s ./models/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeMatchesJSON -fuzztime 60s ./models/
 	$(GO) test -run '^$$' -fuzz FuzzReadDataset -fuzztime 60s ./models/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./control/config/
 
