@@ -150,16 +150,31 @@ func (f *Forest) proba(vec []float32, acc *[numClasses]float32) []float32 {
 			a, b, c, d = step(nodes, vec, a), step(nodes, vec, b), step(nodes, vec, c), step(nodes, vec, d)
 			e, h, j, l = step(nodes, vec, e), step(nodes, vec, h), step(nodes, vec, j), step(nodes, vec, l)
 		}
-		// In tree order, as one tree at a time would add them: the same sums.
-		for _, slot := range [walkers]int32{a, b, c, d, e, h, j, l} {
-			off := f.leafOff[slot]
-			leaf := f.probs[off : int(off)+nc]
-			for k := range p {
-				p[k] += leaf[k]
-			}
+		// Each class's sum in a register across the group's eight leaves,
+		// added in tree order as one tree at a time would: the same sums,
+		// without a store and reload of p[k] per tree.
+		l0, l1, l2, l3 := f.leaf(a, nc), f.leaf(b, nc), f.leaf(c, nc), f.leaf(d, nc)
+		l4, l5, l6, l7 := f.leaf(e, nc), f.leaf(h, nc), f.leaf(j, nc), f.leaf(l, nc)
+		for k := range p {
+			v := p[k]
+			v += l0[k]
+			v += l1[k]
+			v += l2[k]
+			v += l3[k]
+			v += l4[k]
+			v += l5[k]
+			v += l6[k]
+			v += l7[k]
+			p[k] = v
 		}
 	}
 	return p
+}
+
+// leaf is the probabilities of the leaf at slot i, nc of them.
+func (f *Forest) leaf(i int32, nc int) []float32 {
+	off := int(f.leafOff[i])
+	return f.probs[off : off+nc : off+nc]
 }
 
 // step moves a walk from node i to the child the value in vec sends it
