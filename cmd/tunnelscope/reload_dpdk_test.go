@@ -55,11 +55,11 @@ func TestModelReloadLive(t *testing.T) {
 	text := testConfig + fmt.Sprintf(`[model]
 path = %q
 [live]
-eal = ["--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--log-level=*:error", "--file-prefix=tsreload%d"]
+eal = ["--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--log-level=*:error", "--file-prefix=%s"]
 mbufs = 4095
 [[live.port]]
 device = "net_pcap0,rx_pcap=%s,infinite_rx=1"
-`, model, os.Getpid(), sample)
+`, model, ealPrefix("tsreload"), sample)
 	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}

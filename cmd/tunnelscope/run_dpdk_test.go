@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/tunnelscope/tunnelscope/control/config"
 	"github.com/tunnelscope/tunnelscope/control/metrics/promcheck"
+	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
 	"github.com/tunnelscope/tunnelscope/dataplane/pcapsrc"
 	"github.com/tunnelscope/tunnelscope/internal/reference"
 )
@@ -30,7 +32,25 @@ func TestMain(m *testing.M) {
 	if os.Getenv("TUNNELSCOPE_AS_MAIN") == "1" {
 		os.Exit(mainArgs(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// The EAL leaves each child's runtime directory behind.
+	ealPrefixes.Range(func(p, _ any) bool {
+		os.RemoveAll(filepath.Join(dpdk.RuntimeBase(), p.(string)))
+		return true
+	})
+	os.Exit(code)
+}
+
+// ealPrefixes holds every EAL file prefix handed to a child run.
+var ealPrefixes sync.Map
+
+// ealPrefix is the EAL file prefix name+<this process's ID>, which keeps
+// a child's EAL files apart from other test processes'; TestMain removes
+// its runtime directory at the end.
+func ealPrefix(name string) string {
+	p := fmt.Sprintf("%s%d", name, os.Getpid())
+	ealPrefixes.Store(p, struct{}{})
+	return p
 }
 
 func linkTypeName(t *testing.T, capture string) string {
@@ -123,7 +143,7 @@ func TestRunMatchesClassify(t *testing.T) {
 		// Rings and pools large enough for a whole capture: the software
 		// dispatch may run ahead of the second worker, and nothing may drop.
 		text := testConfig + fmt.Sprintf(`[live]
-eal = ["--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--log-level=*:error", "--file-prefix=tsrun%d"]
+eal = ["--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--log-level=*:error", "--file-prefix=%s"]
 mbufs = 32767
 dispatch_ring = 16384
 event_ring = 8192
@@ -132,7 +152,7 @@ device = "net_pcap0,rx_pcap=%s"
 link_type = %q
 [model]
 path = %q
-`, os.Getpid(), abs, linkTypeName(t, capture), model)
+`, ealPrefix("tsrun"), abs, linkTypeName(t, capture), model)
 		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -205,14 +225,14 @@ path = %q
 func nullConfig(t *testing.T, dir, prefix string) string {
 	cfg := filepath.Join(dir, "null.toml")
 	text := testConfig + fmt.Sprintf(`[live]
-eal = ["--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--log-level=*:error", "--file-prefix=%s%d"]
+eal = ["--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--log-level=*:error", "--file-prefix=%s"]
 mbufs = 8191
 dispatch = "software"
 [[live.port]]
 device = "net_null0"
 rx_queues = 2
 lcores = [0, 1]
-`, prefix, os.Getpid())
+`, ealPrefix(prefix))
 	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +453,7 @@ func TestMetricsAddressInUse(t *testing.T) {
 	addr := ln.Addr().String()
 	cmd := exec.Command(os.Args[0], "run", "--metrics", addr, "-o", filepath.Join(t.TempDir(), "out.jsonl"),
 		"--eal=--no-huge", "--eal=-m", "--eal=256", "--eal=--no-shconf", "--eal=--no-pci", "--eal=--vdev=net_null0",
-		fmt.Sprintf("--eal=--file-prefix=tsinuse%d", os.Getpid()))
+		"--eal=--file-prefix="+ealPrefix("tsinuse"))
 	cmd.Env = append(os.Environ(), "TUNNELSCOPE_AS_MAIN=1")
 	out, err := cmd.CombinedOutput()
 	want := "metrics: listen " + addr + ": bind: address already in use"
@@ -459,12 +479,12 @@ func TestOneWorkerTwoQueues(t *testing.T) {
 	sample, _ := filepath.Abs("../../sample/tor.pcap")
 	cfg := filepath.Join(dir, "q2.toml")
 	os.WriteFile(cfg, []byte(testConfig+fmt.Sprintf(`[live]
-eal = ["--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--log-level=*:error", "--file-prefix=tsq2%d"]
+eal = ["--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--log-level=*:error", "--file-prefix=%s"]
 mbufs = 8191
 [[live.port]]
 device = "net_pcap0,rx_pcap=%s,rx_pcap=%s"
 rx_queues = 2
-`, os.Getpid(), sample, sample)), 0o644)
+`, ealPrefix("tsq2"), sample, sample)), 0o644)
 	sumPath := filepath.Join(dir, "summary.json")
 	cmd := exec.Command(os.Args[0], "run", "-c", cfg, "--exit-idle", "1s", "-o", filepath.Join(dir, "out.jsonl"), "--summary", sumPath)
 	cmd.Env = append(os.Environ(), "TUNNELSCOPE_AS_MAIN=1")

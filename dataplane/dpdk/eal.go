@@ -43,6 +43,8 @@ import "C"
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -92,6 +94,22 @@ func EALCleanup() error {
 		return fmt.Errorf("eal cleanup: %w", err)
 	}
 	return nil
+}
+
+// RuntimeBase is where the EAL makes each file prefix's runtime directory
+// (RuntimeBase()/PREFIX), by DPDK's rule: /var/run/dpdk for root, else
+// $XDG_RUNTIME_DIR/dpdk, else /tmp/dpdk. The EAL leaves that directory
+// behind at exit, with --no-shconf too: whoever runs many short-lived
+// processes under unique prefixes (tests, benchmarks) removes them.
+func RuntimeBase() string {
+	dir := "/var/run"
+	if os.Getuid() != 0 {
+		dir = "/tmp"
+		if x := os.Getenv("XDG_RUNTIME_DIR"); x != "" {
+			dir = x
+		}
+	}
+	return filepath.Join(dir, "dpdk")
 }
 
 // LcoreID is the EAL lcore of the calling thread, LcoreIDAny off the EAL

@@ -85,6 +85,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
 	}
+	os.RemoveAll(filepath.Join(RuntimeBase(), fmt.Sprintf("tsdpdk%d", os.Getpid())))
 	os.Exit(code)
 }
 
