@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/tunnelscope/tunnelscope/dataplane"
@@ -38,8 +37,7 @@ func BenchmarkPredictSharedFlows(b *testing.B) {
 	if err != nil || len(files) == 0 {
 		b.Fatalf("no shared captures under %s: %v", data, err)
 	}
-	var mu sync.Mutex
-	sink := &vectorSink{}
+	sink := &vectorSink{} // one worker (Offline.Workers 0), so one sink
 	off := dataplane.Offline{
 		Config: dataplane.Config{
 			Flow:     flow.DefaultConfig(),
@@ -47,7 +45,7 @@ func BenchmarkPredictSharedFlows(b *testing.B) {
 			SnapEnd:  true,
 			Lcore:    -1,
 		},
-		NewSink: func(int) dataplane.Sink { mu.Lock(); defer mu.Unlock(); return sink },
+		NewSink: func(int) dataplane.Sink { return sink },
 	}
 	if _, err := off.Run(files); err != nil {
 		b.Fatal(err)

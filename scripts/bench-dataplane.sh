@@ -84,7 +84,7 @@ need stdbuf coreutils
 need python3 python3
 
 if [[ -z "$cpus" ]]; then
-  cpus="$(python3 -c 'import os; print(",".join(str(c) for c in sorted(os.sched_getaffinity(0))))')"
+  cpus="$(allowed_cpus)"
 fi
 [[ "$cpus" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--cpus must be a comma-separated list of CPU numbers, got '$cpus'"
 IFS=, read -r -a cpu_list <<<"$cpus"
@@ -104,11 +104,7 @@ esac
 packets="$(count_packets "$capture")"
 
 ((testpmd_only)) || ensure_binary "measure tunnelscope"
-model_args=()
-if [[ -n "$model" ]]; then
-  [[ -f "$model" ]] || die "model '$model' not found"
-  model_args=(-m "$model")
-fi
+set_model_args "$model"
 
 replay_pool "$packets"
 vdev="net_pcap0,rx_pcap=$capture,infinite_rx=1"

@@ -76,11 +76,7 @@ fi
 [[ -f "$capture" ]] || die "capture '$capture' not found"
 
 ((peer_only)) || ensure_binary "time tunnelscope"
-model_args=()
-if [[ -n "$model" ]]; then
-  [[ -f "$model" ]] || die "model '$model' not found"
-  model_args=(-m "$model")
-fi
+set_model_args "$model"
 
 packets="$(count_packets "$capture")"
 

@@ -96,11 +96,7 @@ count() {
 per_packet() { awk -v n="$1" -v p="$packets" 'BEGIN { printf "%.0f", n / p }'; }
 
 echo "capture $capture: $packets packets; model ${model:-none}"
-model_args=()
-if [[ -n "$model" ]]; then
-  [[ -f "$model" ]] || die "model '$model' not found"
-  model_args=(-m "$model")
-fi
+set_model_args "$model"
 ts_ir="$(GOMAXPROCS=1 count tunnelscope "$binary" classify "${model_args[@]}" -o /dev/null "$capture")"
 printf 'tunnelscope  %15s instructions  %6s per packet\n' "$ts_ir" "$(per_packet "$ts_ir")"
 if ((peer)); then

@@ -44,6 +44,8 @@ done
 need go golang
 need capinfos wireshark-common
 
+set_model_args "$repo_root/configs/model.json"
+
 tmp="$(mktemp -d)"
 prefixes=()
 cleanup() {
@@ -65,7 +67,7 @@ offline="$repo_root/.cache/bench-offline-1000000.pcap"
 files=()
 for ((i = 0; i < 20; i++)); do files+=("$offline"); done
 echo "$prog: profiling classify" >&2
-TUNNELSCOPE_CPUPROFILE="$tmp/offline.prof" GOMAXPROCS=1 "$bin" classify -m "$repo_root/configs/model.json" -o /dev/null "${files[@]}" 2>"$tmp/offline.log" ||
+TUNNELSCOPE_CPUPROFILE="$tmp/offline.prof" GOMAXPROCS=1 "$bin" classify "${model_args[@]}" -o /dev/null "${files[@]}" 2>"$tmp/offline.log" ||
   { tail -n 5 "$tmp/offline.log" >&2; die "classify failed"; }
 profiles=("$tmp/offline.prof")
 
@@ -73,13 +75,13 @@ if [[ "$tags" == dpdk ]]; then
   live="$repo_root/.cache/bench-dataplane-32768-1518.pcap"
   "$repo_root/scripts/merge-captures.sh" "$live" 32768 1518
   replay_pool "$(count_packets "$live")"
-  IFS=, read -r -a cpus <<<"$(python3 -c 'import os; print(",".join(str(c) for c in sorted(os.sched_getaffinity(0))))')"
+  IFS=, read -r -a cpus <<<"$(allowed_cpus)"
   for workers in 1 2; do
     prefix="tspgo-$workers-$$"
     prefixes+=("$prefix")
     replay_setup "$tmp/live.toml" "$live" "$workers" software "$mbufs" "$mem_mb" "$prefix" "${cpus[@]}"
     echo "$prog: profiling run --workers $workers for ${seconds}s" >&2
-    TUNNELSCOPE_CPUPROFILE="$tmp/live$workers.prof" "$bin" run -c "$tmp/live.toml" -m "$repo_root/configs/model.json" "${eal_args[@]}" \
+    TUNNELSCOPE_CPUPROFILE="$tmp/live$workers.prof" "$bin" run -c "$tmp/live.toml" "${model_args[@]}" "${eal_args[@]}" \
       --workers "$workers" -o /dev/null --duration "${seconds}s" >"$tmp/live.log" 2>&1 ||
       { tail -n 20 "$tmp/live.log" >&2; die "run --workers $workers failed"; }
     profiles+=("$tmp/live$workers.prof")

@@ -33,11 +33,14 @@ var (
 	mainThreadLcore uint // LcoreID() on the thread that called EALInit
 )
 
+// ealPrefix keeps this test process's EAL files apart from others'.
+var ealPrefix = fmt.Sprintf("tsdpdk%d", os.Getpid())
+
 func ealArgs() []string {
 	return []string{
 		"dpdk.test",
 		"--no-huge", "-m", "512", "--no-shconf", "--no-pci",
-		fmt.Sprintf("--file-prefix=tsdpdk%d", os.Getpid()),
+		"--file-prefix=" + ealPrefix,
 		"--lcores=(0-2)@(0-1)",
 		"--log-level=*:error",
 		"--vdev=net_pcap0,rx_pcap=" + pcapSimple,
@@ -85,7 +88,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
 	}
-	os.RemoveAll(filepath.Join(RuntimeBase(), fmt.Sprintf("tsdpdk%d", os.Getpid())))
+	os.RemoveAll(filepath.Join(RuntimeBase(), ealPrefix))
 	os.Exit(code)
 }
 

@@ -39,8 +39,15 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	// iteration, so after a stall it drains faster than it is fed.
 	popMax := 2 * o.Burst
 	// Mbufs finished in one iteration: at most a burst from each RX queue
-	// with software dispatch and popMax from each incoming ring.
-	free := dpdk.NewBurst(min(max(o.Burst*len(wk.queues)+popMax*len(wk.in), 1), 65535))
+	// with software dispatch and popMax from each incoming ring (the other
+	// queues' bursts are freed by their next poll).
+	soft := 0
+	for _, q := range wk.queues {
+		if q.soft {
+			soft++
+		}
+	}
+	free := dpdk.NewBurst(min(max(o.Burst*soft+popMax*len(wk.in), 1), 65535))
 	defer free.Free()
 	nfree := 0
 	// Queues without software dispatch keep burst arrays of their own: a
@@ -58,11 +65,9 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 			}
 		}
 	}
-	clockFromPolls := len(wk.queues) > 0
+	clockFromPolls := len(wk.queues) > 0 && soft == 0
 	for qi := range wk.queues {
-		if wk.queues[qi].soft {
-			clockFromPolls = false
-		} else {
+		if !wk.queues[qi].soft {
 			polls[qi] = dpdk.NewBurst(o.Burst)
 		}
 	}

@@ -81,10 +81,31 @@ CFG
 }
 
 # remove_eal_dirs PREFIX... removes what EAL left in its runtime directories
-# for each file prefix (--no-shconf still creates them).
+# for each file prefix (--no-shconf still creates them). Where they are
+# follows DPDK's rule, as dpdk.RuntimeBase does: /var/run/dpdk for root,
+# else $XDG_RUNTIME_DIR/dpdk, else /tmp/dpdk.
 remove_eal_dirs() {
-  local p
+  local p base=/var/run/dpdk
+  if ((EUID != 0)); then
+    base="${XDG_RUNTIME_DIR:-/tmp}/dpdk"
+  fi
   for p in "$@"; do
-    rm -rf "/var/run/dpdk/$p" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$p"
+    rm -rf "${base:?}/$p"
   done
+}
+
+# set_model_args MODEL sets model_args to the -m flag for MODEL, or to
+# nothing when MODEL is empty (--no-model); a missing file is fatal.
+# shellcheck disable=SC2034 # model_args is read by the sourcing script
+set_model_args() {
+  model_args=()
+  if [[ -n "$1" ]]; then
+    [[ -f "$1" ]] || die "model '$1' not found"
+    model_args=(-m "$1")
+  fi
+}
+
+# allowed_cpus prints the CPUs this process may run on, comma-separated.
+allowed_cpus() {
+  python3 -c 'import os; print(",".join(str(c) for c in sorted(os.sched_getaffinity(0))))'
 }
