@@ -146,26 +146,28 @@ func (o *Offline) readFile(name string, i, files int, fn func([]pcapsrc.Frame), 
 	defer src.Close()
 	var frames [readBatch]pcapsrc.Frame
 	var bytes uint64
-	for {
-		n, err := src.NextBatch(frames[:])
-		if err != nil {
-			if o.Progress != nil {
-				o.Progress(name, i, files, src.Frames(), bytes, true)
+	return src.Guard(func() error {
+		for {
+			n, err := src.NextBatch(frames[:])
+			if err != nil {
+				if o.Progress != nil {
+					o.Progress(name, i, files, src.Frames(), bytes, true)
+				}
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				return err
 			}
-			if errors.Is(err, io.EOF) {
-				return nil
+			res.Frames += uint64(n)
+			for k := range frames[:n] {
+				bytes += uint64(len(frames[k].Data))
 			}
-			return err
+			fn(frames[:n])
+			if o.Progress != nil && src.Frames()%progressEvery < uint64(n) {
+				o.Progress(name, i, files, src.Frames(), bytes, false)
+			}
 		}
-		res.Frames += uint64(n)
-		for k := range frames[:n] {
-			bytes += uint64(len(frames[k].Data))
-		}
-		fn(frames[:n])
-		if o.Progress != nil && src.Frames()%progressEvery < uint64(n) {
-			o.Progress(name, i, files, src.Frames(), bytes, false)
-		}
-	}
+	})
 }
 
 // readBatch is how many frames readFile hands over at once: enough to

@@ -259,8 +259,16 @@ func TestTruncatedPcapNG(t *testing.T) {
 	}
 }
 
-// Reading frames allocates nothing, in either format.
+// Reading frames allocates nothing, in either format, read or mapped.
 func TestNextDoesNotAllocate(t *testing.T) {
+	t.Run("read", testNextDoesNotAllocate)
+	t.Run("mapped", func(t *testing.T) {
+		mapAll(t)
+		testNextDoesNotAllocate(t)
+	})
+}
+
+func testNextDoesNotAllocate(t *testing.T) {
 	data, err := reference.SharedData(".")
 	if err != nil {
 		t.Fatal(err)
@@ -272,8 +280,12 @@ func TestNextDoesNotAllocate(t *testing.T) {
 		}
 		var fr Frame
 		s.Next(&fr) // the first call may grow nothing, but keep it out of the count
+		frames := make([]Frame, 4)
 		allocs := testing.AllocsPerRun(100, func() {
 			if err := s.Next(&fr); err != nil && err != io.EOF {
+				t.Fatal(err)
+			}
+			if _, err := s.NextBatch(frames); err != nil && err != io.EOF {
 				t.Fatal(err)
 			}
 		})

@@ -12,8 +12,9 @@ import (
 // FuzzSource feeds arbitrary bytes to the pcap/pcapng reader: it must never
 // panic, must end (EOF or an error) without looping, and every frame it
 // hands out must be a slice of what it read whose wire length is at least
-// its captured length. NextBatch must hand out the same frames and end
-// with the same error as Next.
+// its captured length. NextBatch, reading or over the file held in memory
+// as Open maps it, must hand out the same frames and end with the same
+// error as Next.
 func FuzzSource(f *testing.F) {
 	// Seeds: the first 2 KiB of real captures of each format and byte
 	// order, when the shared captures are there; the committed corpus is
@@ -49,33 +50,41 @@ func FuzzSource(f *testing.F) {
 			want = append(want, fr)
 		}
 
-		b, err := newSource("fuzz", bytes.NewReader(data))
-		if err != nil {
-			t.Fatalf("second open failed: %v", err)
-		}
-		frames := make([]Frame, 3)
-		got := 0
-		for {
-			n, err := b.NextBatch(frames)
+		// The batches run over both kinds of input: a read buffer, and the
+		// whole file in memory as Open maps it.
+		for _, mapped := range []bool{false, true} {
+			var b *Source
+			if mapped {
+				b, err = newMapped("fuzz", bytes.Clone(data))
+			} else {
+				b, err = newSource("fuzz", bytes.NewReader(data))
+			}
 			if err != nil {
-				if err.Error() != wantErr.Error() {
-					t.Fatalf("NextBatch ended with %v after %d frames, Next with %v after %d", err, got, wantErr, len(want))
-				}
-				break
+				t.Fatalf("mapped %v: second open failed: %v", mapped, err)
 			}
-			for _, g := range frames[:n] {
-				if got >= len(want) {
-					t.Fatalf("NextBatch gave more than Next's %d frames", len(want))
+			frames := make([]Frame, 3)
+			got := 0
+			for {
+				n, err := b.NextBatch(frames)
+				if err != nil {
+					if err.Error() != wantErr.Error() {
+						t.Fatalf("mapped %v: NextBatch ended with %v after %d frames, Next with %v after %d", mapped, err, got, wantErr, len(want))
+					}
+					break
 				}
-				w := want[got]
-				if !sameFrame(g, w) {
-					t.Fatalf("frame %d: NextBatch and Next differ", got+1)
+				for _, g := range frames[:n] {
+					if got >= len(want) {
+						t.Fatalf("mapped %v: NextBatch gave more than Next's %d frames", mapped, len(want))
+					}
+					if !sameFrame(g, want[got]) {
+						t.Fatalf("mapped %v: frame %d: NextBatch and Next differ", mapped, got+1)
+					}
+					got++
 				}
-				got++
 			}
-		}
-		if got != len(want) {
-			t.Fatalf("NextBatch gave %d frames, Next %d", got, len(want))
+			if got != len(want) {
+				t.Fatalf("mapped %v: NextBatch gave %d frames, Next %d", mapped, got, len(want))
+			}
 		}
 	})
 }
