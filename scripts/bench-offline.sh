@@ -16,6 +16,10 @@ tunnelscope/ndpiReader. ndpiReader classifies every flow, so tunnelscope
 does too: MODEL is the shipped configs/model.json unless --model or
 --no-model says otherwise.
 
+Before the runs, CAPTURE is dropped from the page cache and read back
+once, so both programs read it warm and laid out as a capture read from
+disk is (see settle_page_cache in scripts/lib/bench.sh).
+
 CAPTURE defaults to .cache/bench-offline-<MINPKTS>.pcap, built by
 scripts/merge-captures.sh from ../shared/data/pcap (reused when present).
 bin/tunnelscope (or $TUNNELSCOPE_BIN) is built with `make build` when missing.
@@ -78,6 +82,7 @@ fi
 ((peer_only)) || ensure_binary "time tunnelscope"
 set_model_args "$model"
 
+settle_page_cache "$capture"
 packets="$(count_packets "$capture")"
 
 tmp="$(mktemp -d)"

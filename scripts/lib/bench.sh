@@ -24,6 +24,19 @@ ensure_binary() {
   [[ -x "$binary" ]] || die "make build succeeded but did not produce $binary"
 }
 
+# settle_page_cache FILE writes FILE back if dirty, drops it from the page
+# cache and reads it once, so every timed run reads it from a warm cache in
+# one known layout: that of a capture read from disk. A capture just
+# written (merge-captures.sh) sits in 4 KiB pages; one read from disk, on
+# kernels with large folios (ext4 from Linux 6.16), in folios of up to
+# 2 MiB, which make classify's memory-mapped reading cheaper (README). Both
+# programs then read the same cached file.
+settle_page_cache() {
+  sync "$1"
+  dd if="$1" iflag=nocache count=0 status=none || die "cannot drop '$1' from the page cache"
+  cat "$1" >/dev/null
+}
+
 # count_packets FILE prints how many packets FILE holds.
 count_packets() {
   local n
