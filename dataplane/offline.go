@@ -121,9 +121,10 @@ func (o *Offline) runInline(w *Worker, files []string) Result {
 	var res Result
 	for i, name := range files {
 		w.SetFile(filepath.Base(name))
-		err := o.readFile(name, i, len(files), func(frames []pcapsrc.Frame) {
+		err := o.readFile(name, i, len(files), func(src *pcapsrc.Source, frames []pcapsrc.Frame) {
 			for i := range frames {
 				fr := &frames[i]
+				src.Pace()
 				w.Frame(fr.Data, fr.WireLen, fr.Time, fr.Link)
 			}
 		}, &res)
@@ -136,9 +137,10 @@ func (o *Offline) runInline(w *Worker, files []string) Result {
 }
 
 // readFile feeds every frame of one capture to fn, a batch at a time (the
-// frames are valid during the call). A truncated or corrupt capture
+// frames are valid during the call); fn calls the source's Pace once per
+// frame. A truncated or corrupt capture
 // returns its error after the frames before the fault were fed.
-func (o *Offline) readFile(name string, i, files int, fn func([]pcapsrc.Frame), res *Result) error {
+func (o *Offline) readFile(name string, i, files int, fn func(*pcapsrc.Source, []pcapsrc.Frame), res *Result) error {
 	src, err := pcapsrc.Open(name)
 	if err != nil {
 		return err
@@ -162,7 +164,7 @@ func (o *Offline) readFile(name string, i, files int, fn func([]pcapsrc.Frame), 
 			for k := range frames[:n] {
 				bytes += uint64(len(frames[k].Data))
 			}
-			fn(frames[:n])
+			fn(src, frames[:n])
 			if o.Progress != nil && src.Frames()%progressEvery < uint64(n) {
 				o.Progress(name, i, files, src.Frames(), bytes, false)
 			}
@@ -231,9 +233,10 @@ func (o *Offline) runDispatched(workers []*Worker, files []string) Result {
 		for i := range n {
 			take(i).file = base
 		}
-		err := o.readFile(name, fi, len(files), func(frames []pcapsrc.Frame) {
+		err := o.readFile(name, fi, len(files), func(src *pcapsrc.Source, frames []pcapsrc.Frame) {
 			for k := range frames {
 				fr := &frames[k]
+				src.Pace()
 				i, ok := DispatchFrame(&dec, fr.Data, fr.Link, &pkt, n)
 				b := take(i)
 				ref := frameRef{ok: ok, wireLen: fr.WireLen, time: fr.Time, link: fr.Link}

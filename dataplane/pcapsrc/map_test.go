@@ -194,3 +194,47 @@ func TestGuardRepanics(t *testing.T) {
 		}()
 	}
 }
+
+// Pace fetches ahead of the frames handed out, never past the file or
+// prefetchDistance beyond them, at most paceMax per call; it leaves a
+// read source alone.
+func TestPaceStaysAheadWithinBounds(t *testing.T) {
+	b, err := os.ReadFile("../../sample/tor.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newMapped("tor.pcap", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := make([]Frame, 8)
+	for {
+		n, err := s.NextBatch(frames)
+		if err != nil {
+			break
+		}
+		for range n {
+			before := s.in.ahead
+			s.Pace()
+			in := &s.in
+			if in.ahead > min(in.pos+prefetchDistance, len(in.buf)) || in.ahead-max(before, in.pos) > paceMax {
+				t.Fatalf("ahead %d from %d, parse position %d, file %d", in.ahead, before, in.pos, len(in.buf))
+			}
+			if in.ahead <= in.pos && in.pos < len(in.buf) {
+				t.Fatalf("ahead %d not past the parse position %d", in.ahead, in.pos)
+			}
+		}
+	}
+	if s.in.ahead != len(b) {
+		t.Errorf("prefetched up to %d of %d bytes", s.in.ahead, len(b))
+	}
+	r, err := Open("../../sample/tor.pcap") // small: read
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.Pace()
+	if r.in.ahead != 0 {
+		t.Error("Pace moved on a read source")
+	}
+}
