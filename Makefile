@@ -67,13 +67,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadDataset -fuzztime 60s ./models/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./control/config/
 
-# The shipped model: a 30-tree forest, classes balanced, grown on the
+# The shipped model: a 16-tree forest, classes balanced, grown on the
 # labelled flows of the shared captures (seed 1, so the same data gives the
 # same file).
 model: build
 	@mkdir -p .cache
 	$(BIN) extract --labels $(SHARED)/data/flows.csv -o .cache/shared-features.csv $(SHARED)/data/pcap/*
-	$(BIN) train -i .cache/shared-features.csv -o configs/model.json --trees 30 --max-depth 12 --seed 1 --balanced
+	$(BIN) train -i .cache/shared-features.csv -o configs/model.json --trees 16 --max-depth 12 --seed 1 --balanced
 
 clean:
 	rm -rf bin .cache
