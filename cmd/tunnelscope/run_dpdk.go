@@ -86,6 +86,7 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 	}
 	o.Duration, o.ExitIdle = duration, exitIdle
 	o.Record = sink.FlowEnd
+	o.Warn = func(err error) { fmt.Fprintf(stderr, "tunnelscope run: warning: %v\n", err) }
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	stop := make(chan struct{})

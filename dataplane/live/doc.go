@@ -13,6 +13,9 @@
 // flag and the published counters are atomics. The metrics server
 // (Options.Metrics) serves scrapes on its own goroutines: it reads only
 // those atomics and the ports' statistics, never a worker's flow table.
+// Threads the Go runtime clones from a worker lcore's thread inherit its
+// CPU pin; the main lcore gives them the process's CPU set back once a
+// second, so they do not preempt the worker (releaseClones).
 //
 // Everything here needs the "dpdk" build tag.
 package live

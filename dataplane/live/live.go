@@ -57,6 +57,8 @@ type Options struct {
 
 	// Record receives every flow record on the main lcore's goroutine.
 	Record func(*dataplane.Record)
+	// Warn receives problems that do not stop the run; nil drops them.
+	Warn func(error)
 	// The run ends on Stop, after Duration (if > 0), or after ExitIdle
 	// without a received packet (if > 0); every flow is then flushed.
 	Stop     <-chan struct{}
@@ -186,7 +188,8 @@ type worker struct {
 	dispatchDrops atomic.Uint64
 	eventDrops    atomic.Uint64
 	truncated     atomic.Uint64
-	rxDone        atomic.Bool // this lcore stopped polling its RX queues
+	tid           atomic.Int32 // the lcore thread's ID, set when it starts
+	rxDone        atomic.Bool  // this lcore stopped polling its RX queues
 	done          atomic.Bool
 	flushing      bool // lcore-local: at shutdown, wait for event-ring room
 	stamped       bool // packet time comes from device timestamps, not the TSC
@@ -226,3 +229,9 @@ func (s eventSink) FlowEnd(r *dataplane.Record) {
 }
 
 func (s eventSink) Snapshot(*dataplane.Record, dataplane.Snapshot, []float32) {}
+
+func (o *Options) warn(err error) {
+	if o.Warn != nil {
+		o.Warn(err)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tunnelscope/tunnelscope/control/metrics"
 	"github.com/tunnelscope/tunnelscope/control/reload"
 	"github.com/tunnelscope/tunnelscope/dataplane"
@@ -87,6 +89,7 @@ func Run(o Options) (Summary, error) {
 	for _, wk := range workers {
 		wk := wk
 		if err := dpdk.LaunchOnLcore(wk.lcore, func() {
+			wk.tid.Store(int32(unix.Gettid()))
 			w, err := dataplane.NewWorker(withLcore(o.Worker, wk.lcore), eventSink{wk})
 			if err != nil {
 				wk.done.Store(true)
@@ -110,6 +113,26 @@ func Run(o Options) (Summary, error) {
 			return Summary{}, err
 		}
 	}
+
+	// Threads the runtime clones from a worker lcore from now on inherit
+	// its pin; they get back the CPU set the process started with.
+	lcoreTIDs := make([]int, len(workers))
+	for i, wk := range workers {
+		lcoreTIDs[i] = int(wk.tid.Load())
+	}
+	release := func() {}
+	var processCPUs unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &processCPUs); err != nil {
+		o.warn(fmt.Errorf("process CPU affinity: %w (threads cloned from worker lcores stay pinned to them)", err))
+	} else {
+		release = func() {
+			if _, err := releaseClones(&processCPUs, lcoreTIDs); err != nil {
+				o.warn(fmt.Errorf("unpinning threads cloned from worker lcores: %w", err))
+				release = func() {} // said once; the run goes on
+			}
+		}
+	}
+	release()
 
 	var srv *http.Server
 	if metricsLn != nil {
@@ -139,13 +162,18 @@ func Run(o Options) (Summary, error) {
 	}
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
+	nextRelease := start.Add(time.Second)
 	for !stop.Load() {
 		select {
 		case <-o.Stop:
 			stop.Store(true)
 		case <-timeout:
 			stop.Store(true)
-		case <-tick.C:
+		case now := <-tick.C:
+			if now.After(nextRelease) {
+				release()
+				nextRelease = now.Add(time.Second)
+			}
 		}
 		drain()
 		if o.ExitIdle > 0 {

@@ -1,0 +1,84 @@
+//go:build dpdk
+
+package live
+
+import (
+	"runtime"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// pinnedThread starts a thread named name and pinned to cpu, as EAL
+// starts an lcore, and returns its ID; it runs until stop is closed.
+func pinnedThread(t *testing.T, name string, cpu int, stop chan struct{}) int {
+	t.Helper()
+	tid := make(chan int)
+	go func() {
+		runtime.LockOSThread() // the thread ends with the goroutine
+		var one unix.CPUSet
+		one.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &one); err != nil {
+			t.Error(err)
+		}
+		b, err := unix.BytePtrFromString(name)
+		if err != nil {
+			t.Error(err)
+		} else if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(b)), 0, 0, 0); err != nil {
+			t.Error(err)
+		}
+		tid <- unix.Gettid()
+		<-stop
+	}()
+	return <-tid
+}
+
+func affinity(t *testing.T, tid int) unix.CPUSet {
+	t.Helper()
+	var s unix.CPUSet
+	if err := unix.SchedGetaffinity(tid, &s); err != nil {
+		t.Fatalf("thread %d: %v", tid, err)
+	}
+	return s
+}
+
+// A thread that carries a worker lcore's name but is not the lcore (the
+// runtime cloned it from the lcore's thread) gets the process's CPU set
+// back; the lcore keeps its pin, and threads of other names are left alone.
+func TestReleaseClones(t *testing.T) {
+	var all unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &all); err != nil {
+		t.Fatal(err)
+	}
+	if all.Count() < 2 {
+		t.Skip("one CPU: a pin to it is the whole CPU set, so nothing can be released")
+	}
+	cpu := 0
+	for !all.IsSet(cpu) {
+		cpu++
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	lcore := pinnedThread(t, "rte-worker-7", cpu, stop)
+	clone := pinnedThread(t, "rte-worker-7", cpu, stop)
+	other := pinnedThread(t, "eal-intr-thread", cpu, stop)
+
+	changed, err := releaseClones(&all, []int{lcore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := affinity(t, clone); changed != 1 || c != all {
+		t.Errorf("%d threads changed; the clone's CPU set has %d CPUs, want all %d", changed, c.Count(), all.Count())
+	}
+	if s := affinity(t, lcore); s.Count() != 1 || !s.IsSet(cpu) {
+		t.Errorf("the lcore's pin changed: %d CPUs", s.Count())
+	}
+	if s := affinity(t, other); s.Count() != 1 {
+		t.Errorf("a thread of another name was moved: %d CPUs", s.Count())
+	}
+	// Nothing left to do the second time.
+	if changed, err := releaseClones(&all, []int{lcore}); err != nil || changed != 0 {
+		t.Errorf("second pass: %d changed, %v", changed, err)
+	}
+}
