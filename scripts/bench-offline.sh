@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offline classification speed against the peer (nDPI's ndpiReader): same
-# capture, same single CPU, best of several runs, so the ratio says how much
-# faster tunnelscope's offline path is than a well-known DPI engine.
+# capture, same single CPU, best of several runs taken in turns, so the
+# ratio says how much faster tunnelscope's offline path is than a
+# well-known DPI engine.
 set -euo pipefail
 
 usage() {
@@ -10,8 +11,9 @@ usage: scripts/bench-offline.sh [options] [CAPTURE]
 
 Times `ndpiReader -i CAPTURE -q` and
 `GOMAXPROCS=1 bin/tunnelscope classify -m MODEL -o /dev/null CAPTURE`, both
-pinned to one CPU with taskset, RUNS times each, and prints the packets/s of
-the best (shortest wall time) run of each and the ratio
+pinned to one CPU with taskset, RUNS times each, taking turns (ndpiReader,
+tunnelscope, ndpiReader, ...), and prints the packets/s of the best
+(shortest wall time) run of each and the ratio
 tunnelscope/ndpiReader. ndpiReader classifies every flow, so tunnelscope
 does too: MODEL is the shipped configs/model.json unless --model or
 --no-model says otherwise.
@@ -88,46 +90,50 @@ packets="$(count_packets "$capture")"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-# best_of NAME CMD... runs CMD $runs times on $cpu and prints the shortest
-# wall time in seconds. A failing run aborts the benchmark: a crashed or
-# erroring program has no meaningful speed.
-best_of() {
-  local name="$1"; shift
-  local best="" i start end t
-  for ((i = 1; i <= runs; i++)); do
-    start="$EPOCHREALTIME"
-    if ! taskset -c "$cpu" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then
-      echo "bench-offline.sh: $name failed (run $i): $*" >&2
-      tail -n 20 "$tmp/$name.err" >&2
-      exit 1
-    fi
-    end="$EPOCHREALTIME"
-    t="$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f", b - a }')"
-    echo "bench-offline.sh: $name run $i: ${t}s" >&2
-    if [[ -z "$best" ]] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
-      best="$t"
-    fi
-  done
-  echo "$best"
+# time_run NAME CMD... runs CMD once on $cpu and prints its wall time in
+# seconds. A failing run aborts the benchmark: a crashed or erroring
+# program has no meaningful speed.
+time_run() {
+  local name="$1" start end
+  shift
+  start="$EPOCHREALTIME"
+  if ! taskset -c "$cpu" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then
+    echo "bench-offline.sh: $name failed: $*" >&2
+    tail -n 20 "$tmp/$name.err" >&2
+    exit 1
+  fi
+  end="$EPOCHREALTIME"
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f", b - a }'
 }
+
+# shorter A B prints the smaller of two times ("" counts as infinite).
+shorter() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
 
 rate() { awk -v n="$packets" -v t="$1" 'BEGIN { printf "%.0f", n / t }'; }
 
-echo "capture $capture: $packets packets; CPU $cpu; best of $runs runs; model ${model:-none}"
+echo "capture $capture: $packets packets; CPU $cpu; best of $runs runs each, alternating; model ${model:-none}"
 
 # -q: no per-flow or summary printing, so the run measures detection, not
-# terminal output; the file is read exactly once (no -l loops).
-ndpi_t="$(best_of ndpiReader ndpiReader -i "$capture" -q)"
-ndpi_pps="$(rate "$ndpi_t")"
-printf 'ndpiReader   %10.3f s  %12s packets/s\n' "$ndpi_t" "$ndpi_pps"
-
+# terminal output; the file is read exactly once (no -l loops). The two
+# programs take turns, so a change in the machine's speed during the
+# benchmark (this VM's drifts by 30%) reaches both alike instead of
+# whichever ran second.
+ndpi_t="" ts_t=""
+for ((i = 1; i <= runs; i++)); do
+  t="$(time_run ndpiReader ndpiReader -i "$capture" -q)"
+  echo "bench-offline.sh: ndpiReader run $i: ${t}s" >&2
+  ndpi_t="$(shorter "$ndpi_t" "$t")"
+  if ((!peer_only)); then
+    t="$(time_run tunnelscope env GOMAXPROCS=1 "$binary" classify "${model_args[@]}" -o /dev/null "$capture")"
+    echo "bench-offline.sh: tunnelscope run $i: ${t}s" >&2
+    ts_t="$(shorter "$ts_t" "$t")"
+  fi
+done
+printf 'ndpiReader   %10.3f s  %12s packets/s\n' "$ndpi_t" "$(rate "$ndpi_t")"
 if ((peer_only)); then
   exit 0
 fi
-
-ts_t="$(best_of tunnelscope env GOMAXPROCS=1 "$binary" classify "${model_args[@]}" -o /dev/null "$capture")"
-ts_pps="$(rate "$ts_t")"
-printf 'tunnelscope  %10.3f s  %12s packets/s\n' "$ts_t" "$ts_pps"
+printf 'tunnelscope  %10.3f s  %12s packets/s\n' "$ts_t" "$(rate "$ts_t")"
 if [[ -s "$tmp/tunnelscope.err" ]]; then
   echo "tunnelscope summary: $(tail -n 1 "$tmp/tunnelscope.err")"
 fi
