@@ -567,30 +567,27 @@ type input struct {
 // 128 KiB were not clearly better).
 const prefetchDistance = 32 << 10
 
-// paceMax bounds one Pace call's prefetch to 8 cache lines, few enough
-// that they do not fill the CPU's miss buffers and stall it. Issued a batch
-// at a time (200 lines), the prefetch instruction took 13% of classify's
+// paceMax is what one Pace call prefetches: 8 cache lines, few enough that
+// they do not fill the CPU's miss buffers and stall it. Issued a batch at
+// a time (200 lines), the prefetch instruction took 13% of classify's
 // samples; at 32 lines per call, 7%; at 8, 1.2%. It keeps up with frames
 // of up to 512 bytes on average (the bench capture's are 400); behind
 // larger ones it falls back to fetching at the parse position, where the
-// hardware takes over as without it.
+// hardware takes over as without it. prefetchSpan is written for it.
 const paceMax = 512
 
-// Pace prefetches the next part of a mapped capture, up to
-// prefetchDistance past the frames handed out; it does nothing for a read
-// one. The reader calls it once per frame it processes, which spreads the
-// prefetch out in time.
+// Pace prefetches the next paceMax bytes of a mapped capture that are
+// within prefetchDistance of the frames handed out; it does nothing for a
+// read one, or for the last paceMax bytes of the file. The reader calls
+// it once per frame it processes, which spreads the prefetch out in time.
 func (s *Source) Pace() {
 	in := &s.in
-	if !in.mapped {
+	from := max(in.ahead, in.pos)
+	if !in.mapped || from >= in.pos+prefetchDistance || from > len(in.buf)-paceMax {
 		return
 	}
-	from := max(in.ahead, in.pos)
-	to := min(in.pos+prefetchDistance, from+paceMax, len(in.buf))
-	if to > from {
-		prefetchRange(unsafe.Pointer(&in.buf[from]), uintptr(to-from))
-		in.ahead = to
-	}
+	prefetchSpan(unsafe.Pointer(&in.buf[from]))
+	in.ahead = from + paceMax
 }
 
 // holds reports whether addr is inside buf.

@@ -2,10 +2,10 @@ package pcapsrc
 
 import "unsafe"
 
-// prefetchRange asks the CPU to bring the cache lines of p[:n] into its
-// caches. It never faults, whatever p points to. Go has no prefetch
-// intrinsic outside the runtime, hence the assembly; it is called once per
-// batch of frames, not per frame.
+// prefetchSpan asks the CPU to bring the paceMax bytes (eight cache lines)
+// at p into its caches. It never faults, whatever p points to. Go has no
+// prefetch intrinsic outside the runtime, hence the assembly, unrolled:
+// Pace calls it once per frame.
 //
 //go:noescape
-func prefetchRange(p unsafe.Pointer, n uintptr)
+func prefetchSpan(p unsafe.Pointer)

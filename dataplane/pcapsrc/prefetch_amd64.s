@@ -1,15 +1,14 @@
 #include "textflag.h"
 
-// func prefetchRange(p unsafe.Pointer, n uintptr)
-TEXT ·prefetchRange(SB), NOSPLIT|NOFRAME, $0-16
+// func prefetchSpan(p unsafe.Pointer)
+TEXT ·prefetchSpan(SB), NOSPLIT|NOFRAME, $0-8
 	MOVQ p+0(FP), AX
-	MOVQ n+8(FP), CX
-	ADDQ AX, CX
-loop:
-	CMPQ AX, CX
-	JAE  done
-	PREFETCHT0 (AX)
-	ADDQ $64, AX
-	JMP  loop
-done:
+	PREFETCHT0 0(AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 128(AX)
+	PREFETCHT0 192(AX)
+	PREFETCHT0 256(AX)
+	PREFETCHT0 320(AX)
+	PREFETCHT0 384(AX)
+	PREFETCHT0 448(AX)
 	RET

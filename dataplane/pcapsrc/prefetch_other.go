@@ -4,6 +4,6 @@ package pcapsrc
 
 import "unsafe"
 
-// prefetchRange does nothing where there is no assembly for it: the
+// prefetchSpan does nothing where there is no assembly for it: the
 // hardware prefetcher alone serves the mapped file.
-func prefetchRange(unsafe.Pointer, uintptr) {}
+func prefetchSpan(unsafe.Pointer) {}
