@@ -138,8 +138,8 @@ func (o *Offline) runInline(w *Worker, files []string) Result {
 
 // readFile feeds every frame of one capture to fn, a batch at a time (the
 // frames are valid during the call); fn calls the source's Pace once per
-// frame. A truncated or corrupt capture
-// returns its error after the frames before the fault were fed.
+// frame. A truncated or corrupt capture, or one cut short while it is
+// read, returns its error after the frames before the fault were fed.
 func (o *Offline) readFile(name string, i, files int, fn func(*pcapsrc.Source, []pcapsrc.Frame), res *Result) error {
 	src, err := pcapsrc.Open(name)
 	if err != nil {
