@@ -6,7 +6,9 @@
 // io.Reader. A regular file of at least a MiB is memory-mapped (on Linux):
 // the kernel's copy of every byte into a read buffer was a fifth of
 // classify's time. Anything else (pipes, small files, other systems) is
-// read through one large buffer.
+// read through one large buffer. A mapped file is read up to the size it
+// had at Open; a file that shrinks meanwhile faults, which Guard turns
+// into ErrShrunk.
 //
 // Threading: a Source belongs to the one goroutine that calls Next; the
 // frame it returns is valid only until the next call.
