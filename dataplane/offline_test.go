@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"github.com/tunnelscope/tunnelscope/dataplane/pcapsrc"
@@ -65,4 +67,28 @@ func TestOfflineSurvivesShrinkingCapture(t *testing.T) {
 		t.Fatalf("%d frames read (%d in the small file), counters %+v, records hold %d packets",
 			res.Frames, len(whole), c, sinks[0].pkts)
 	}
+}
+
+// Making the workers' tables sets off no collection, and leaves the
+// collector as it found it.
+func TestNewWorkersPausesCollector(t *testing.T) {
+	cfg := testConfig(1 << 20) // a few hundred MB of tables
+	off := Offline{Config: cfg, NewSink: func(int) Sink { return &countSink{} }}
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	workers, err := off.newWorkers(2)
+	runtime.ReadMemStats(&m1)
+	if err != nil || len(workers) != 2 {
+		t.Fatal(err)
+	}
+	if m1.NumGC != m0.NumGC {
+		t.Errorf("%d collections while %d MB of tables were made", m1.NumGC-m0.NumGC, (m1.HeapAlloc-m0.HeapAlloc)>>20)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent %d after, want 100", got)
+	}
+	runtime.KeepAlive(workers)
 }
