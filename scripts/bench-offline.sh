@@ -135,7 +135,7 @@ if ((peer_only)); then
 fi
 printf 'tunnelscope  %10.3f s  %12s packets/s\n' "$ts_t" "$(rate "$ts_t")"
 if [[ -s "$tmp/tunnelscope.err" ]]; then
-  echo "tunnelscope summary: $(tail -n 1 "$tmp/tunnelscope.err")"
+  echo "tunnelscope summary (last run): $(tail -n 1 "$tmp/tunnelscope.err")"
 fi
 
 ratio="$(awk -v a="$ndpi_t" -v b="$ts_t" 'BEGIN { printf "%.1f", a / b }')"
