@@ -8,8 +8,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
-
-	"github.com/tunnelscope/tunnelscope/internal/reference"
 )
 
 // mapAll makes Open map every file for the rest of the test.
@@ -31,18 +29,7 @@ func readerFrames(t *testing.T, name string) ([]Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Frame
-	for {
-		var fr Frame
-		if err := s.Next(&fr); err != nil {
-			if err == io.EOF {
-				err = nil
-			}
-			return out, err
-		}
-		fr.Data = append([]byte(nil), fr.Data...)
-		out = append(out, fr)
-	}
+	return drain(s)
 }
 
 // Small files are read, large ones mapped.
@@ -69,14 +56,7 @@ func TestOpenMapsOnlyLargeFiles(t *testing.T) {
 // Every shared capture gives the same frames and the same end mapped as
 // read.
 func TestMappedMatchesRead(t *testing.T) {
-	data, err := reference.SharedData(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := reference.Captures(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := sharedCaptures(t)
 	mapAll(t)
 	for _, path := range files {
 		name := filepath.Base(path)

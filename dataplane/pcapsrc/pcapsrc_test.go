@@ -20,6 +20,12 @@ func readAll(t *testing.T, name string) ([]Frame, error) {
 		return nil, err
 	}
 	defer s.Close()
+	return drain(s)
+}
+
+// drain copies out every frame of s with Next, up to the end (nil) or the
+// error that ends it.
+func drain(s *Source) ([]Frame, error) {
 	var out []Frame
 	for {
 		var fr Frame
@@ -35,6 +41,20 @@ func readAll(t *testing.T, name string) ([]Frame, error) {
 	}
 }
 
+// sharedCaptures lists every capture in ../shared/data/pcap.
+func sharedCaptures(t *testing.T) []string {
+	t.Helper()
+	data, err := reference.SharedData(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := reference.Captures(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
 // sameFrame reports whether two frames have the same bytes, lengths, time
 // and link type.
 func sameFrame(a, b Frame) bool {
@@ -44,14 +64,7 @@ func sameFrame(a, b Frame) bool {
 // Every shared capture, pcap and pcapng, must yield exactly the frames
 // tshark sees, with the same nanosecond timestamps and lengths.
 func TestFramesMatchTshark(t *testing.T) {
-	data, err := reference.SharedData(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := reference.Captures(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := sharedCaptures(t)
 	total := 0
 	for _, f := range files {
 		frames, err := readAll(t, f)
