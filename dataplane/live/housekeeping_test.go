@@ -8,6 +8,9 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tunnelscope/tunnelscope/dataplane"
+	"github.com/tunnelscope/tunnelscope/dataplane/ring"
 )
 
 // pinnedThread starts a thread named name and pinned to cpu, as EAL
@@ -80,5 +83,55 @@ func TestReleaseClones(t *testing.T) {
 	// Nothing left to do the second time.
 	if changed, err := releaseClones(&all, []int{lcore}); err != nil || changed != 0 {
 		t.Errorf("second pass: %d changed, %v", changed, err)
+	}
+}
+
+func TestNextDrain(t *testing.T) {
+	const size = 4096
+	every := drainMin
+	for range 20 { // idle: backs off to drainMax and stays there
+		every = nextDrain(every, 0, size)
+		if every < drainMin || every > drainMax {
+			t.Fatalf("idle drain interval %v outside [%v, %v]", every, drainMin, drainMax)
+		}
+	}
+	if every != drainMax {
+		t.Fatalf("idle drain interval settled at %v, want %v", every, drainMax)
+	}
+	if got := nextDrain(drainMax, size/8+1, size); got > drainMax/4 {
+		t.Errorf("after a ring an eighth full, interval %v, want at most %v", got, drainMax/4)
+	}
+	if got := nextDrain(drainMin, size, size); got != drainMin {
+		t.Errorf("after a full ring at the shortest interval, %v, want %v", got, drainMin)
+	}
+	if got := nextDrain(4*drainMin, size/16, size); got != 4*drainMin {
+		t.Errorf("a ring a sixteenth full moved the interval from %v to %v", 4*drainMin, got)
+	}
+}
+
+// A worker's flow ends wake the control loop once its event ring is past
+// a quarter full, and never block or fail when a wake is already pending.
+func TestFlowEndKicksControlLoop(t *testing.T) {
+	events, err := ring.New[dataplane.Record](16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kick := make(chan struct{}, 1)
+	s := eventSink{wk: &worker{events: events, kick: kick}}
+	var r dataplane.Record
+	for i := range 4 {
+		s.FlowEnd(&r)
+		if len(kick) != 0 {
+			t.Fatalf("kicked with %d of 16 records in the ring", i+1)
+		}
+	}
+	for range 8 {
+		s.FlowEnd(&r)
+	}
+	if len(kick) != 1 {
+		t.Fatal("no kick with 12 of 16 records in the ring")
+	}
+	if events.Len() != 12 {
+		t.Fatalf("ring holds %d records, want 12", events.Len())
 	}
 }

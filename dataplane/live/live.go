@@ -182,6 +182,7 @@ type worker struct {
 	from   []*worker                // the producer of each in ring
 	out    []*ring.SPSC[dispatched] // to each worker, nil for self
 	events *ring.SPSC[dataplane.Record]
+	kick   chan<- struct{} // wakes the control loop to drain events now
 
 	// published is w once the lcore has built it, for goroutines (metrics
 	// scrapes) that may look before start-up is over.
@@ -252,12 +253,19 @@ func (d *dispatched) mbuf() uintptr { return uintptr(binary.LittleEndian.Uint64(
 type eventSink struct{ wk *worker }
 
 func (s eventSink) FlowEnd(r *dataplane.Record) {
-	for !s.wk.events.Push(r) {
+	ev := s.wk.events
+	for !ev.Push(r) {
 		if !s.wk.flushing {
 			s.wk.eventDrops.Add(1)
 			return
 		}
 		runtime.Gosched()
+	}
+	if ev.Len() > ev.Cap()/4 {
+		select {
+		case s.wk.kick <- struct{}{}:
+		default: // a kick is pending already
+		}
 	}
 }
 

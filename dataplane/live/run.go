@@ -66,12 +66,15 @@ func Run(o Options) (Summary, error) {
 	dpdk.EnsureGOMAXPROCS(o.Workers)
 
 	workers := make([]*worker, o.Workers)
+	// A worker whose event ring fills past a quarter wakes the control
+	// loop at once, not at its next drain (see nextDrain).
+	kick := make(chan struct{}, 1)
 	for i := range workers {
 		events, err := ring.New[dataplane.Record](o.EventRing)
 		if err != nil {
 			return Summary{}, fmt.Errorf("%w: event ring: %w", ErrOptions, err)
 		}
-		workers[i] = &worker{idx: i, lcore: lcores[i], events: events}
+		workers[i] = &worker{idx: i, lcore: lcores[i], events: events, kick: kick}
 	}
 	ports, reports, err := setupPorts(&o, workers)
 	if err != nil {
@@ -146,13 +149,18 @@ func Run(o Options) (Summary, error) {
 	start := time.Now()
 	var records uint64
 	var rec dataplane.Record
-	drain := func() {
+	// drain returns the most records it took from one worker's ring.
+	drain := func() (most int) {
 		for _, wk := range workers {
+			n := 0
 			for wk.events.Pop(&rec) {
-				records++
+				n++
 				o.Record(&rec)
 			}
+			records += uint64(n)
+			most = max(most, n)
 		}
+		return most
 	}
 	var lastFrames uint64
 	lastChange := start
@@ -160,7 +168,8 @@ func Run(o Options) (Summary, error) {
 	if o.Duration > 0 {
 		timeout = time.After(o.Duration)
 	}
-	tick := time.NewTicker(time.Millisecond)
+	every := drainMin
+	tick := time.NewTimer(every)
 	defer tick.Stop()
 	nextRelease := start.Add(time.Second)
 	for !stop.Load() {
@@ -169,13 +178,15 @@ func Run(o Options) (Summary, error) {
 			stop.Store(true)
 		case <-timeout:
 			stop.Store(true)
+		case <-kick:
 		case now := <-tick.C:
 			if now.After(nextRelease) {
 				release()
 				nextRelease = now.Add(time.Second)
 			}
 		}
-		drain()
+		every = nextDrain(every, drain(), o.EventRing)
+		tick.Reset(every)
 		if o.ExitIdle > 0 {
 			var frames uint64
 			for _, wk := range workers {
