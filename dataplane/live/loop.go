@@ -28,17 +28,6 @@ func (c clock) ns(tsc uint64) int64 {
 	return c.epoch + int64(d/c.hz)*1e9 + int64(d%c.hz*1e9/c.hz)
 }
 
-// yieldPeriod is how often a worker lcore gives the Go scheduler its turn.
-// The runtime's monitor thread (sysmon) preempts a goroutine that has run
-// for 10 ms without one, with a signal, and each such preemption keeps the
-// monitor polling every 20 us to 1 ms instead of backing off to 10 ms: on
-// the bench VM it woke about 1,900 times a second, each time on a CPU a
-// worker was polling. Yielding first costs one hand-over of the lcore's P
-// every 5 ms. With it and the adaptive drain (nextDrain), two workers
-// received 19% more in 6 interleaved pairs (medians 5.04 against 4.22
-// Mpps), one worker 9% more.
-const yieldPeriod = 5 * time.Millisecond
-
 // loop is the run-to-completion loop of one worker lcore: receive, dispatch,
 // process, free in bulk, and the timer work, until stop; then it drains what
 // other lcores handed it and flushes every flow.
@@ -98,8 +87,6 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	clk := clock{tsc0: dpdk.TSC(), epoch: time.Now().UnixNano(), hz: hz}
 	tickEvery := hz / 10
 	nextTick := clk.tsc0 + tickEvery
-	yieldEvery := uint64(yieldPeriod.Seconds() * float64(hz))
-	nextYield := clk.tsc0 + yieldEvery
 	var lastPkt int64 // latest device timestamp this worker processed, ns
 	var d dispatched
 	var pkt packet.Packet // decoded by the dispatch, or unpacked from a ring
@@ -221,10 +208,6 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 		if nfree > 0 {
 			free.FreeAll(nfree)
 			nfree = 0
-		}
-		if tsc >= nextYield {
-			nextYield = tsc + yieldEvery
-			runtime.Gosched() // see yieldPeriod
 		}
 		if tsc >= nextTick {
 			nextTick = tsc + tickEvery
