@@ -3,7 +3,6 @@
 package live
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -198,53 +197,21 @@ type worker struct {
 }
 
 // dispatched carries a packet to the worker that owns its flow. A decoded
-// packet (ok) travels as the fields of its decoded view that the flow
-// table and features read, in one cache line: every slot is a miss on both
-// sides of the ring, so a line a packet (not the 72-byte packet.Packet with
-// the ring's own fields, a line and a half) is the cost that matters. The
-// receiving lcore never touches the mbuf, which its receiver frees at once,
-// so no mbuf header crosses between cores and each lcore's mempool cache
-// takes back what it handed out. A frame that did not decode travels
-// undecoded, with its mbuf, to worker 0, which counts it exactly as the
-// offline dispatch does. The struct is pointer-free (the mbuf as a handle),
-// so ring copies are plain moves.
+// packet (ok) travels as its decoded view alone: the receiving lcore never
+// touches the mbuf, which its receiver frees at once, so no mbuf header
+// crosses between cores and each lcore's mempool cache takes back what it
+// handed out. A frame that did not decode travels undecoded, with its mbuf,
+// to worker 0, which counts it exactly as the offline dispatch does. The
+// struct is pointer-free (the mbuf as a handle), so ring copies are plain
+// moves.
 type dispatched struct {
-	src, dst   [16]byte // !ok: src holds the mbuf handle (see setMbuf)
-	t          int64
-	wireLen    uint32
-	ipLen      uint32
-	payloadLen uint32
-	sport      uint16
-	dport      uint16
-	link       packet.LinkType
-	proto      uint8
-	version    uint8
-	tcpFlags   uint8
-	ok         bool
+	mbuf    uintptr // dpdk.Mbuf.Handle of the frame when !ok, else 0
+	t       int64
+	wireLen uint32
+	link    packet.LinkType
+	ok      bool
+	pkt     packet.Packet
 }
-
-// pack stores what the receiving worker needs of p.
-func (d *dispatched) pack(p *packet.Packet) {
-	d.src, d.dst = p.Src, p.Dst
-	d.ipLen, d.payloadLen = p.IPLen, p.PayloadLen
-	d.sport, d.dport = p.SrcPort, p.DstPort
-	d.proto, d.version, d.tcpFlags = p.Proto, p.Version, p.TCPFlags
-}
-
-// unpack is the inverse of pack, into a packet whose other fields it
-// leaves as they are (the worker reads none of them).
-func (d *dispatched) unpack(p *packet.Packet) {
-	p.Src, p.Dst = d.src, d.dst
-	p.IPLen, p.PayloadLen = d.ipLen, d.payloadLen
-	p.SrcPort, p.DstPort = d.sport, d.dport
-	p.Proto, p.Version, p.TCPFlags = d.proto, d.version, d.tcpFlags
-}
-
-// setMbuf and mbuf keep the handle of an undecoded frame in the address
-// bytes, which such a frame does not use.
-func (d *dispatched) setMbuf(h uintptr) { binary.LittleEndian.PutUint64(d.src[:8], uint64(h)) }
-
-func (d *dispatched) mbuf() uintptr { return uintptr(binary.LittleEndian.Uint64(d.src[:8])) }
 
 // eventSink pushes finished flows to the control plane. A full ring is
 // counted and the record dropped, except while flushing at shutdown, when

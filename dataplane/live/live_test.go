@@ -5,11 +5,8 @@ package live
 import (
 	"math/rand/v2"
 	"testing"
-	"unsafe"
 
 	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
-	"github.com/tunnelscope/tunnelscope/dataplane/flow"
-	"github.com/tunnelscope/tunnelscope/dataplane/packet"
 )
 
 // msKey is the Toeplitz key of Microsoft's RSS specification, which most
@@ -70,38 +67,5 @@ func TestSymmetricKey(t *testing.T) {
 	}
 	if asymmetric < 1900 {
 		t.Errorf("the specification's key hashed %d of 2000 IPv4 flows differently each way; the test cannot tell symmetric from not", asymmetric)
-	}
-}
-
-// A dispatched packet must fit one cache line (see dispatched), and the
-// fields the pipeline reads must survive the trip: the worker's flow key,
-// counts and features come from them.
-func TestDispatchedPacksPipelineFields(t *testing.T) {
-	if n := unsafe.Sizeof(dispatched{}); n > 64 {
-		t.Fatalf("dispatched is %d bytes, more than a cache line", n)
-	}
-	var p packet.Packet
-	p.Version, p.Proto = 6, packet.ProtoTCP
-	for i := range p.Src {
-		p.Src[i], p.Dst[i] = byte(i+1), byte(0xf0-i)
-	}
-	p.SrcPort, p.DstPort, p.TCPFlags = 40000, 443, packet.TCPSyn|packet.TCPAck
-	p.IPLen, p.PayloadLen = 1500, 1440
-	var d dispatched
-	d.pack(&p)
-	var q packet.Packet
-	d.unpack(&q)
-	var k, kq flow.Key
-	if fromB, fromBq := k.Set(&p), kq.Set(&q); k != kq || fromB != fromBq {
-		t.Errorf("flow key after the ring = %+v (fromB %v), want %+v (fromB %v)", kq, fromBq, k, fromB)
-	}
-	if q.IPLen != p.IPLen || q.PayloadLen != p.PayloadLen || q.TCPFlags != p.TCPFlags {
-		t.Errorf("lengths and flags after the ring = %d %d %#x, want %d %d %#x",
-			q.IPLen, q.PayloadLen, q.TCPFlags, p.IPLen, p.PayloadLen, p.TCPFlags)
-	}
-	var u dispatched
-	u.setMbuf(0x7f12_3456_7890)
-	if h := u.mbuf(); h != 0x7f12_3456_7890 {
-		t.Errorf("mbuf handle after the ring = %#x", h)
 	}
 }

@@ -89,7 +89,6 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	nextTick := clk.tsc0 + tickEvery
 	var lastPkt int64 // latest device timestamp this worker processed, ns
 	var d dispatched
-	var pkt packet.Packet // decoded by the dispatch, or unpacked from a ring
 
 	freeLater := func(m dpdk.Mbuf) {
 		free.Set(nfree, m)
@@ -112,11 +111,10 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	// receive handles what arrives over a dispatch ring.
 	receive := func(d *dispatched) {
 		if !d.ok {
-			process(dpdk.MbufOf(d.mbuf()), d.t, d.link)
+			process(dpdk.MbufOf(d.mbuf), d.t, d.link)
 			return
 		}
-		d.unpack(&pkt)
-		wk.w.Decoded(&pkt, d.wireLen, d.t)
+		wk.w.Decoded(&d.pkt, d.wireLen, d.t)
 		if wk.stamped {
 			lastPkt = max(lastPkt, d.t)
 		}
@@ -168,25 +166,23 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 				for i := 0; i < nb; i++ {
 					m := rx.Mbuf(i)
 					t := packetTime(m, qstamp, dyn, tscNow)
-					target, ok := dataplane.DispatchFrame(&dec, m.Frame(scratch), q.link, &pkt, n)
+					target, ok := dataplane.DispatchFrame(&dec, m.Frame(scratch), q.link, &d.pkt, n)
 					switch {
 					case target == wk.idx && ok:
-						wk.w.Decoded(&pkt, m.PktLen(), t)
+						wk.w.Decoded(&d.pkt, m.PktLen(), t)
 						done(m, t)
 					case target == wk.idx:
 						process(m, t, q.link) // did not decode: this lcore is worker 0
 					default:
-						d.t, d.wireLen, d.link, d.ok = t, m.PktLen(), q.link, ok
-						if ok {
-							d.pack(&pkt)
-						} else {
-							d.setMbuf(m.Handle())
+						d.t, d.wireLen, d.link, d.ok, d.mbuf = t, m.PktLen(), q.link, ok, 0
+						if !ok {
+							d.mbuf = m.Handle()
 						}
 						if !wk.out[target].Put(&d) {
 							wk.dispatchDrops.Add(1)
 							freeLater(m)
 						} else if ok {
-							freeLater(m) // the receiver has all it needs in d
+							freeLater(m) // the receiver has all it needs in d.pkt
 						}
 					}
 				}

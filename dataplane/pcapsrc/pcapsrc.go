@@ -25,7 +25,6 @@ import (
 	"unsafe"
 
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
-	"github.com/tunnelscope/tunnelscope/internal/prefetch"
 )
 
 // ErrNotCapture is returned by Open for a file that is neither pcap nor pcapng.
@@ -576,7 +575,7 @@ const prefetchDistance = 32 << 10
 // samples; at 32 lines per call, 7%; at 8, 1.2%. It keeps up with frames
 // of up to 512 bytes on average (the bench capture's are 400); behind
 // larger ones it falls back to fetching at the parse position, where the
-// hardware takes over as without it. prefetch.Lines8 is its span.
+// hardware takes over as without it. prefetchSpan is written for it.
 const paceMax = 512
 
 // Pace prefetches the next paceMax bytes of a mapped capture that are
@@ -589,7 +588,7 @@ func (s *Source) Pace() {
 	if !in.mapped || from >= in.pos+prefetchDistance || from > len(in.buf)-paceMax {
 		return
 	}
-	prefetch.Lines8(unsafe.Pointer(&in.buf[from]))
+	prefetchSpan(unsafe.Pointer(&in.buf[from]))
 	in.ahead = from + paceMax
 }
 

@@ -11,9 +11,6 @@ import (
 	"fmt"
 	"reflect"
 	"sync/atomic"
-	"unsafe"
-
-	"github.com/tunnelscope/tunnelscope/internal/prefetch"
 )
 
 // cacheLine keeps what each side writes on lines of its own, so the two
@@ -44,26 +41,15 @@ type SPSC[T any] struct {
 	_     [cacheLine - 16]byte
 	mask  uint64
 	buf   []T
-	clear bool    // T holds pointers: Take zeroes the slot it read
-	last  uintptr // offset of a slot's last byte: a slot may span two lines
+	clear bool // T holds pointers: Take zeroes the slot it read
 }
-
-// ahead is how many slots before the one it works on each side prefetches.
-// Across cores every slot is a cache miss for both sides: the consumer
-// reads lines the producer wrote, the producer writes lines the consumer
-// read. Without prefetch each miss is taken in turn, as the work on a
-// value between two of them fills the CPU's reorder window; 8 slots ahead
-// overlaps them with the work on the values before.
-const ahead = 8
 
 // New makes a ring of size slots; size must be a power of two.
 func New[T any](size int) (*SPSC[T], error) {
 	if size < 2 || size&(size-1) != 0 {
 		return nil, fmt.Errorf("ring size %d is not a power of two of at least 2", size)
 	}
-	var zero T
-	return &SPSC[T]{mask: uint64(size - 1), buf: make([]T, size), clear: hasPointers(reflect.TypeFor[T]()),
-		last: max(unsafe.Sizeof(zero), 1) - 1}, nil
+	return &SPSC[T]{mask: uint64(size - 1), buf: make([]T, size), clear: hasPointers(reflect.TypeFor[T]())}, nil
 }
 
 // hasPointers reports whether a value of t can hold a reference the
@@ -98,14 +84,6 @@ func (r *SPSC[T]) Put(v *T) bool {
 	}
 	r.buf[t&r.mask] = *v
 	r.next = t + 1
-	// Claiming the line now spares the store ahead's wait for the
-	// consumer's copy to be invalidated. A slot the consumer has not
-	// read yet is left alone: taking it would make that read miss.
-	if t+ahead-r.head <= r.mask {
-		p := unsafe.Pointer(&r.buf[(t+ahead)&r.mask])
-		prefetch.LineW(p)
-		prefetch.LineW(unsafe.Add(p, r.last))
-	}
 	return true
 }
 
@@ -134,11 +112,6 @@ func (r *SPSC[T]) Take(v *T) bool {
 		if h == r.tail2 {
 			return false
 		}
-	}
-	if h+ahead < r.tail2 { // published: the producer is done with it
-		p := unsafe.Pointer(&r.buf[(h+ahead)&r.mask])
-		prefetch.Line(p)
-		prefetch.Line(unsafe.Add(p, r.last))
 	}
 	*v = r.buf[h&r.mask]
 	if r.clear {
