@@ -63,7 +63,7 @@ replay_pool() {
 # capture is replayed once per queue; software dispatch still sends every
 # flow to a single worker), and sets eal_args to the --eal flags of
 # `tunnelscope run`: the main lcore and one pinned lcore per worker, dealt
-# over the CPUs given. The main lcore only wakes every millisecond to drain
+# over the CPUs given. The main lcore only wakes every 1-10 ms to drain
 # flow records. MBUFS and MEM_MB are per worker.
 replay_setup() {
   local cfg="$1" capture="$2" workers="$3" dispatch="$4" mbufs="$5" mem_mb="$6" prefix="$7"
