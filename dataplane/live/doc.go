@@ -9,8 +9,11 @@
 // first-touched on its NUMA node), its scratch buffer and the producer end
 // of its rings. Lcores share nothing else: packets move between them only
 // through single-producer single-consumer rings (software dispatch), flow
-// records only through each lcore's event ring to the main lcore. The stop
-// flag and the published counters are atomics. The metrics server
+// records only through each lcore's event ring to the main lcore, which
+// drains them every 1 to 10 ms (nextDrain); an lcore whose event ring
+// passes a quarter full wakes it with a non-blocking send on a shared
+// channel, its only channel operation. The stop flag and the published
+// counters are atomics. The metrics server
 // (Options.Metrics) serves scrapes on its own goroutines: it reads only
 // those atomics and the ports' statistics, never a worker's flow table.
 // Threads the Go runtime clones from a worker lcore's thread inherit its
