@@ -215,6 +215,8 @@ goal() { # goal NAME VALUE MIN
 # median X...: the median of numbers (the mean of the middle two for an
 # even count).
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# ratio A B: A/B to two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # better A B: the larger of two rates.
 better() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 >= b + 0) ? a : b }'; }
 
@@ -238,10 +240,10 @@ for ((r = 1; r <= runs; r++)); do
     echo "round $r: tunnelscope --workers $w $rate Mpps ($line)" >&2
     if [[ "$w" == 1 ]]; then
       round_ts1+=("$rate")
-      round_ratio+=("$(awk -v a="$rate" -v b="${round_tp[-1]}" 'BEGIN { printf "%.2f", a / b }')")
+      round_ratio+=("$(ratio "$rate" "${round_tp[-1]}")")
       echo "round $r: ratio tunnelscope/testpmd ${round_ratio[-1]}x" >&2
     else
-      round_scaling+=("$(awk -v a="$rate" -v b="${round_ts1[-1]}" 'BEGIN { printf "%.2f", a / b }')")
+      round_scaling+=("$(ratio "$rate" "${round_ts1[-1]}")")
       echo "round $r: scaling workers 2/1 ${round_scaling[-1]}x" >&2
     fi
     if [[ "$w" == 1 && "$(better "$ts1_mpps" "$rate")" == "$rate" ]]; then ts1_mpps="$rate" ts1_line="$line"; fi
@@ -255,9 +257,9 @@ if ((testpmd_only)); then
   exit 0
 fi
 printf 'tunnelscope run --workers 1     %8s Mpps  (%s)\n' "$ts1_mpps" "$ts1_line"
-goal "ratio tunnelscope/testpmd" "$(awk -v a="$ts1_mpps" -v b="$tp_mpps" 'BEGIN { printf "%.2f", a / b }')" 0.5
+goal "ratio tunnelscope/testpmd" "$(ratio "$ts1_mpps" "$tp_mpps")" 0.5
 printf 'tunnelscope run --workers 2 (%s) %8s Mpps  (%s)\n' "$dispatch" "$ts2_mpps" "$ts2_line"
-goal "scaling workers 2/1" "$(awk -v a="$ts2_mpps" -v b="$ts1_mpps" 'BEGIN { printf "%.2f", a / b }')" 1.6
+goal "scaling workers 2/1" "$(ratio "$ts2_mpps" "$ts1_mpps")" 1.6
 # The best rates of different rounds may come from different minutes of a
 # VM whose speed drifts; each round's runs are seconds apart, so the
 # median of the per-round ratios is the steadier reading (informational:

@@ -125,16 +125,17 @@ func Open(name string) (*Source, error) {
 // newMapped reads a capture held whole in b, which must stay readable until
 // Close (and is unmapped by it when s.f is set).
 func newMapped(name string, b []byte) (*Source, error) {
-	s := &Source{name: name, in: input{buf: b, end: len(b), err: io.EOF, mapped: true}}
-	if err := s.header(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return s, nil
+	return start(name, input{buf: b, end: len(b), err: io.EOF, mapped: true})
 }
 
 // newSource reads a capture from r; name is only for messages.
 func newSource(name string, r io.Reader) (*Source, error) {
-	s := &Source{name: name, in: input{r: r, buf: make([]byte, bufSize)}}
+	return start(name, input{r: r, buf: make([]byte, bufSize)})
+}
+
+// start reads the file header from in, for newSource and newMapped.
+func start(name string, in input) (*Source, error) {
+	s := &Source{name: name, in: in}
 	if err := s.header(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
