@@ -115,8 +115,9 @@ func (d *decoder) leaf(v *[]float32) error {
 // decoder reads JSON from b at i. Its methods leave i after what they
 // read, and on an error anywhere, since the caller gives up.
 type decoder struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	block []float32 // see carve
 }
 
 // skipSpace is space for the path of every number, where a written model
@@ -308,7 +309,20 @@ func decodeSlice[T any](d *decoder, s []T, name, label string, elem func(*decode
 		s = presize[T](d)
 	}
 	s = s[:0]
-	for i := 0; ; i++ {
+	// Nearly all of a model is arrays of plain numbers: read those in a
+	// loop of their own, without a call per element, and let the loop
+	// below take over at the first element that is not plain.
+	var done bool
+	switch p := any(&s).(type) {
+	case *[]float32:
+		done = d.plainFloat32s(p)
+	case *[]int32:
+		done = d.plainInt32s(p)
+	}
+	if done {
+		return s, nil
+	}
+	for i := len(s); ; i++ {
 		if i < cap(s) {
 			s = s[:i+1]
 		} else {
@@ -345,7 +359,129 @@ func presize[T any](d *decoder) []T {
 	if end < 0 {
 		return nil
 	}
-	return make([]T, 0, bytes.Count(rest[:end], []byte{','})+1)
+	n := bytes.Count(rest[:end], []byte{','}) + 1
+	if _, ok := any(*new(T)).(float32); ok {
+		return any(d.carve(n)).([]T)
+	}
+	return make([]T, 0, n)
+}
+
+// carve returns an empty slice with room for exactly n float32s, cut from
+// a block shared with the arrays decoded before it: a forest has thousands
+// of leaves of a dozen values each, and one allocation apiece was a
+// quarter of a model's load. The capacity is exact, so an append to one
+// array never writes into the next.
+func (d *decoder) carve(n int) []float32 {
+	if cap(d.block)-len(d.block) < n {
+		d.block = make([]float32, 0, max(n, 1<<13))
+	}
+	k := len(d.block)
+	d.block = d.block[:k+n]
+	return d.block[k : k : k+n]
+}
+
+// pow10f32 holds the powers of ten that are exact in float32.
+var pow10f32 = [...]float32{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
+
+// plainNumber reads the number at i if it is plain, -?(0|[1-9][0-9]*)
+// with an optional fraction, at most 19 digits and no exponent, and is
+// followed straight away by ',' or ']'. It returns the digits as an
+// integer, how many follow the point, the sign, and where the delimiter
+// is; ok is false for anything else, which the general path then reads.
+func plainNumber(b []byte, i int) (mant uint64, frac int, neg bool, end int, ok bool) {
+	if i < len(b) && b[i] == '-' {
+		neg = true
+		i++
+	}
+	first := i
+	switch {
+	case i == len(b):
+		return
+	case b[i] == '0':
+		i++
+	default:
+		for i < len(b) && b[i]-'0' <= 9 {
+			mant = mant*10 + uint64(b[i]-'0')
+			i++
+		}
+		if i == first {
+			return
+		}
+	}
+	ndig := i - first
+	if i < len(b) && b[i] == '.' {
+		i++
+		start := i
+		for i < len(b) && b[i]-'0' <= 9 {
+			mant = mant*10 + uint64(b[i]-'0')
+			i++
+		}
+		if frac = i - start; frac == 0 {
+			return
+		}
+		ndig += frac
+	}
+	if ndig > 19 || i == len(b) || b[i] != ',' && b[i] != ']' {
+		return
+	}
+	return mant, frac, neg, i, true
+}
+
+// plainFloat32s appends to *p the plain elements (see plainNumber) of the
+// array at i and stops at the first other element, or one beyond
+// float32's range, leaving i at its start. It reports whether it read the
+// whole array, closing bracket included.
+func (d *decoder) plainFloat32s(p *[]float32) bool {
+	b, s := d.b, *p
+	defer func() { *p = s }()
+	for {
+		mant, frac, neg, end, ok := plainNumber(b, d.i)
+		if !ok {
+			return false
+		}
+		var f float32
+		if mant < 1<<24 && frac < len(pow10f32) {
+			// Both exact in float32, so one division rounds correctly,
+			// as strconv's own exact case does: a forest's zeros and
+			// weights, and most thresholds, without strconv.
+			f = float32(mant) / pow10f32[frac]
+			if neg {
+				f = -f // -0 keeps its sign
+			}
+		} else {
+			v, err := strconv.ParseFloat(string(b[d.i:end]), 32)
+			if err != nil {
+				return false // out of range: the general path words the error
+			}
+			f = float32(v)
+		}
+		s = append(s, f)
+		d.i = end + 1
+		if b[end] == ']' {
+			return true
+		}
+	}
+}
+
+// plainInt32s is plainFloat32s for integers that fit an int32.
+func (d *decoder) plainInt32s(p *[]int32) bool {
+	b, s := d.b, *p
+	defer func() { *p = s }()
+	for {
+		mant, frac, neg, end, ok := plainNumber(b, d.i)
+		if !ok || frac != 0 || mant >= 1<<31 {
+			return false
+		}
+		v := int32(mant)
+		if neg {
+			v = -v
+		}
+		s = append(s, v)
+		d.i = end + 1
+		if b[end] == ']' {
+			return true
+		}
+	}
 }
 
 // quoted reads the string at i and returns its bytes unquoted: a slice of

@@ -148,6 +148,13 @@ func TestDecodeMatchesJSON(t *testing.T) {
 		{"numbers", `{"version":-0,"trees":[{"feature":[2147483647,-2147483648,-0,0],` +
 			`"threshold":[-0,0.0,1E2,1e-2,-1.5e+3,3.4028234e38,-3.4028234e38,1e-46,1.401298464324817e-45,16777217,123456789012345678901234567890,0.1,0.30000001,1.00000000000000000000001],` +
 			`"value":[[0.000001,9999999,16777216,-16777215,1.0000001,0.33333334]]}]}`},
+		// Arrays read partly by the plain-number loop and partly by the
+		// general path, which takes over at white space, an exponent, a
+		// null or a number the loop does not take, and runs to the end.
+		{"plain and general numbers mixed", `{"trees":[{"feature":[1,-0,2147483647,-2147483648,3],` +
+			`"left":[1,2 ,3,null,4],"right":[0,1],` +
+			`"threshold":[1,-0,0.25,16777216.5,1234567890123456789,12345678901234567890,3e0,4, 5,null,6,-0.0000000001,0.00000000001],` +
+			`"value":[[0,0,24.045118],[0 ,1],[0.1,3.4028234e38]]}]}`},
 		{"int64 version", `{"version":9223372036854775807}`},
 		{"negative int64 version", `{"version":-9223372036854775808}`},
 	}
@@ -187,6 +194,14 @@ func TestDecodeRejectsAsJSON(t *testing.T) {
 		{`{"description":"\u12`, "unexpected EOF"},
 		{`{"description":"\`, "unexpected EOF"},
 		{`{"trees":[{"feature":[1,`, "unexpected EOF"},
+		{`{"trees":[{"threshold":[1,2`, "unexpected EOF"},
+		{`{"trees":[{"threshold":[1,2]`, "unexpected EOF"},
+		{`{"trees":[{"right":[0,1,1e0]}]}`, "right 2: number 1e0 is not an int32"},
+		{`{"trees":[{"left":[0,2147483648]}]}`, "left 1: number 2147483648 is not an int32"},
+		{`{"trees":[{"feature":[0,01]}]}`, "after array element"},
+		{`{"trees":[{"threshold":[0.5,3.4028236e38]}]}`, "threshold 1: number 3.4028236e38 overflows float32"},
+		{`{"trees":[{"threshold":[0.5,1.]}]}`, "after decimal point"},
+		{`{"trees":[{"value":[[0,-]]}]}`, "in numeric literal"},
 		{`[]`, "an array where an object belongs"},
 		{`"model"`, "a string where an object belongs"},
 		{`1`, "a number where an object belongs"},

@@ -227,9 +227,14 @@ func compile(m *File) (*Forest, error) {
 	}
 	nc := len(f.classes)
 	scale := 1 / float32(len(m.Trees))
+	total := walkers // room for a padding tree's leaf
+	for ti := range m.Trees {
+		total += len(m.Trees[ti].Feature)
+	}
+	f.nodes, f.leafOff = make([]node, 0, total), make([]int32, 0, total)
 	var roots []int32
 	var depth []int32
-	shared := map[[numClasses]float32]int32{}
+	shared := make(map[[numClasses]uint32]int32, 1024)
 	for ti := range m.Trees {
 		t := &m.Trees[ti]
 		if err := t.check(len(m.Features), nc); err != nil {
@@ -266,22 +271,27 @@ func compile(m *File) (*Forest, error) {
 // forest are pure, one class at 1/trees, so the shipped forest's 5,240
 // leaves hold 624 distinct vectors, and a verdict's leaf reads stay in
 // 32 KB instead of 272 KB.
-func (f *Forest) leaves(t *Tree, scale float32, seen map[[numClasses]float32]int32) []int32 {
+func (f *Forest) leaves(t *Tree, scale float32, seen map[[numClasses]uint32]int32) []int32 {
 	offs := make([]int32, len(t.Value))
 	for li, v := range t.Value {
 		var sum float32
 		for _, x := range v {
 			sum += x
 		}
-		var p [numClasses]float32 // x >= 0 (check): no -0 to meet +0 as a key
+		// Keyed by the values' bits, which hash as plain memory (a float
+		// key hashes value by value): x >= 0 and sum > 0 (check), so every
+		// value is a number and no -0 differs in bits from an equal +0.
+		var p [numClasses]float32
+		var key [numClasses]uint32
 		for k, x := range v {
 			p[k] = x / sum * scale
+			key[k] = math.Float32bits(p[k])
 		}
-		off, ok := seen[p]
+		off, ok := seen[key]
 		if !ok {
 			off = int32(len(f.probs))
 			f.probs = append(f.probs, p[:len(v)]...)
-			seen[p] = off
+			seen[key] = off
 		}
 		offs[li] = off
 	}
@@ -295,8 +305,8 @@ func (f *Forest) leaves(t *Tree, scale float32, seen map[[numClasses]float32]int
 // one parent, so each is placed once.
 func (t *Tree) layout(nodes []node, leafOff, offs []int32) ([]node, []int32, int32) {
 	base := int32(len(nodes))
-	order := []int32{0} // order[k] is the file's node now at base+k
-	level := []int32{0} // its depth
+	order := make([]int32, 1, len(t.Feature)) // order[k] is the file's node now at base+k
+	level := make([]int32, 1, len(t.Feature)) // its depth
 	var depth int32
 	for k := 0; k < len(order); k++ {
 		i, slot := order[k], base+int32(k)
