@@ -212,11 +212,6 @@ goal() { # goal NAME VALUE MIN
   echo "$1 ${2}x (goal >= ${3}x)"
   if awk -v v="$2" -v g="$3" 'BEGIN { exit !(v < g) }'; then below=1; fi
 }
-# median X...: the median of numbers (the mean of the middle two for an
-# even count).
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# ratio A B: A/B to two decimals.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # better A B: the larger of two rates.
 better() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 >= b + 0) ? a : b }'; }
 

@@ -122,3 +122,10 @@ set_model_args() {
 allowed_cpus() {
   python3 -c 'import os; print(",".join(str(c) for c in sorted(os.sched_getaffinity(0))))'
 }
+
+# median X...: the median of numbers (the mean of the middle two for an
+# even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ratio A B: A/B to two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
