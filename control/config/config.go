@@ -104,7 +104,9 @@ type Port struct {
 	Device   string `toml:"device"`
 	LinkType string `toml:"link_type"`
 	RxQueues int    `toml:"rx_queues"`
-	// Lcores lists the worker lcore serving each RX queue, in queue order.
+	// Lcores lists, in queue order, the worker serving each RX queue, by
+	// number from 0 to Live.Workers-1 (worker n runs on the EAL's n-th
+	// lcore after the main one). Empty deals the queues out in turn.
 	Lcores []int `toml:"lcores"`
 }
 
@@ -287,6 +289,13 @@ func (c *Config) Validate() error {
 		}
 		if len(p.Lcores) != 0 && len(p.Lcores) != p.RxQueues {
 			return bad(key+".lcores", "has %d entries for %d rx_queues", len(p.Lcores), p.RxQueues)
+		}
+		// Each entry's range is checked by run, after --workers may have
+		// changed the count; a negative one is wrong whatever the count.
+		for q, w := range p.Lcores {
+			if w < 0 {
+				return bad(key+".lcores", "queue %d goes to worker %d; workers are numbered from 0", q, w)
+			}
 		}
 	}
 	return nil

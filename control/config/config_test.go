@@ -87,6 +87,7 @@ func TestBadFixtures(t *testing.T) {
 		"syntax.toml":        "toml: line",
 		"link-type.toml":     "live.port[0].link_type",
 		"lcores.toml":        "live.port[0].lcores",
+		"port-worker.toml":   "queue 1 goes to worker -1",
 		"ring.toml":          "live.event_ring",
 		"negative.toml":      "flow.udp.active",
 		"metrics.toml":       "live.metrics",

@@ -114,6 +114,21 @@ type PortReport struct {
 // ErrOptions wraps options the appliance cannot run with.
 var ErrOptions = errors.New("live options")
 
+// checkQueueWorkers refuses a port whose Lcores names a worker that does
+// not exist, before the EAL starts: the number of workers is known only
+// here, after --workers may have overridden the configuration's.
+func checkQueueWorkers(ports []Port, workers int) error {
+	for i, p := range ports {
+		for q, w := range p.Lcores {
+			if w < 0 || w >= workers {
+				return fmt.Errorf("%w: live.port[%d].lcores: queue %d goes to worker %d, outside 0..%d (workers are numbered from 0; live.workers or --workers sets how many run)",
+					ErrOptions, i, q, w, workers-1)
+			}
+		}
+	}
+	return nil
+}
+
 // symmetricKey is a Toeplitz key of one repeated 16-bit word: with it the
 // hash of (src, dst, sport, dport) equals that of (dst, src, dport, sport),
 // so both directions of a flow reach one queue.

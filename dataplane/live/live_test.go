@@ -3,7 +3,9 @@
 package live
 
 import (
+	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
@@ -67,5 +69,29 @@ func TestSymmetricKey(t *testing.T) {
 	}
 	if asymmetric < 1900 {
 		t.Errorf("the specification's key hashed %d of 2000 IPv4 flows differently each way; the test cannot tell symmetric from not", asymmetric)
+	}
+}
+
+// A port's queue list may only name workers that exist, counted after
+// --workers; the error names the configuration key and the valid range.
+func TestCheckQueueWorkers(t *testing.T) {
+	ports := []Port{{RxQueues: 1}, {RxQueues: 2, Lcores: []int{0, 1}}}
+	if err := checkQueueWorkers(ports, 2); err != nil {
+		t.Errorf("two workers for lcores [0, 1]: %v", err)
+	}
+	for _, c := range []struct {
+		workers int
+		lcores  []int
+		want    string
+	}{
+		{1, []int{0, 1}, "live.port[1].lcores: queue 1 goes to worker 1, outside 0..0"},
+		{2, []int{1, 2}, "queue 1 goes to worker 2, outside 0..1"},
+		{2, []int{-1, 0}, "queue 0 goes to worker -1"},
+	} {
+		ports[1].Lcores = c.lcores
+		err := checkQueueWorkers(ports, c.workers)
+		if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%d workers, lcores %v: %v, want ErrOptions naming %q", c.workers, c.lcores, err, c.want)
+		}
 	}
 }

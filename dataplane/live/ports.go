@@ -85,10 +85,7 @@ func setupPorts(o *Options, workers []*worker) ([]dpdk.Port, []PortReport, error
 		for q := range nrx {
 			wi := next % len(workers)
 			if q < len(spec.Lcores) {
-				wi = spec.Lcores[q]
-				if wi < 0 || wi >= len(workers) {
-					return nil, nil, fmt.Errorf("%w: port %d queue %d: worker %d of %d", ErrOptions, p, q, wi, len(workers))
-				}
+				wi = spec.Lcores[q] // in range: checkQueueWorkers
 			} else {
 				next++
 			}

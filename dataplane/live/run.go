@@ -32,6 +32,9 @@ func Run(o Options) (Summary, error) {
 	if o.Record == nil {
 		return Summary{}, fmt.Errorf("%w: no record callback", ErrOptions)
 	}
+	if err := checkQueueWorkers(o.Ports, o.Workers); err != nil {
+		return Summary{}, err
+	}
 	if o.Model == nil {
 		o.Model = reload.New(o.Worker.Model, time.Now())
 	}
