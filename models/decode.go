@@ -380,7 +380,7 @@ func (d *decoder) carve(n int) []float32 {
 	return d.block[k : k : k+n]
 }
 
-// pow10f32 holds the powers of ten that are exact in float32.
+// pow10f32 holds the powers of ten that are exact in float32 (5^10 < 2^24).
 var pow10f32 = [...]float32{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
 
 // plainNumber reads the number at i if it is plain, -?(0|[1-9][0-9]*)
@@ -435,25 +435,13 @@ func (d *decoder) plainFloat32s(p *[]float32) bool {
 	b, s := d.b, *p
 	defer func() { *p = s }()
 	for {
-		mant, frac, neg, end, ok := plainNumber(b, d.i)
+		mant, frac, _, end, ok := plainNumber(b, d.i)
 		if !ok {
 			return false
 		}
-		var f float32
-		if mant < 1<<24 && frac < len(pow10f32) {
-			// Both exact in float32, so one division rounds correctly,
-			// as strconv's own exact case does: a forest's zeros and
-			// weights, and most thresholds, without strconv.
-			f = float32(mant) / pow10f32[frac]
-			if neg {
-				f = -f // -0 keeps its sign
-			}
-		} else {
-			v, err := strconv.ParseFloat(string(b[d.i:end]), 32)
-			if err != nil {
-				return false // out of range: the general path words the error
-			}
-			f = float32(v)
+		f, ok := toFloat32(b[d.i:end], mant, frac, true)
+		if !ok {
+			return false // out of range: the general path words the error
 		}
 		s = append(s, f)
 		d.i = end + 1
@@ -689,28 +677,31 @@ func (d *decoder) float32(v *float32) error {
 	if err != nil {
 		return err
 	}
+	t := d.b[start:d.i]
+	f, ok := toFloat32(t, mant, frac, exact)
+	if !ok {
+		return fmt.Errorf("number %s overflows float32", t)
+	}
+	*v = f
+	return nil
+}
+
+// toFloat32 converts the number t, whose digits number has read as mant
+// with frac of them after the point (exact: all of them), to float32; ok
+// is false when it is beyond float32's range.
+func toFloat32(t []byte, mant uint64, frac int, exact bool) (f float32, ok bool) {
 	// A mantissa below 2^24 and a power of ten up to 1e10 are exact in
 	// float32, so one division rounds their quotient correctly: the
 	// exact case of strconv's own atof32, without strconv reading the
-	// number again. It covers a forest's many zeros and integer weights.
-	// -0 keeps its sign through the negation.
-	if exact && mant < 1<<24 && frac <= 10 {
-		pow := float32(1)
-		for range frac {
-			pow *= 10 // exact: 5^10 < 2^24
-		}
-		f := float32(mant) / pow
-		if d.b[start] == '-' {
+	// number again. It covers a forest's zeros and weights and most of
+	// its thresholds. -0 keeps its sign through the negation.
+	if exact && mant < 1<<24 && frac < len(pow10f32) {
+		f = float32(mant) / pow10f32[frac]
+		if t[0] == '-' {
 			f = -f
 		}
-		*v = f
-		return nil
+		return f, true
 	}
-	t := d.b[start:d.i]
-	f, err := strconv.ParseFloat(string(t), 32)
-	if err != nil {
-		return fmt.Errorf("number %s overflows float32", t)
-	}
-	*v = float32(f)
-	return nil
+	v, err := strconv.ParseFloat(string(t), 32)
+	return float32(v), err == nil
 }
