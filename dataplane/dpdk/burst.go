@@ -30,13 +30,14 @@ static uint16_t ts_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t 
 	return rte_eth_rx_burst(port, q, (struct rte_mbuf **)pkts, n);
 }
 
-// ts_free_rx_burst fuses the previous burst's release with the next receive
-// and a TSC reading, stored in the slot past the burst's n: one cgo
-// crossing per burst instead of three.
-static uint16_t ts_free_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uint16_t prev) {
+// ts_free_rx_burst fuses the release of ndone finished mbufs at done (the
+// previous burst's, in pkts itself, or a list of another array) with the
+// next receive into pkts and a TSC reading, stored in the slot past the
+// burst's n: one cgo crossing per burst instead of three.
+static uint16_t ts_free_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t done, unsigned ndone) {
 	struct rte_mbuf **p = (struct rte_mbuf **)pkts;
-	if (prev > 0)
-		rte_pktmbuf_free_bulk(p, prev);
+	if (ndone > 0)
+		rte_pktmbuf_free_bulk((struct rte_mbuf **)done, ndone);
 	uint16_t nb = rte_eth_rx_burst(port, q, p, n);
 	*(uint64_t *)&p[n] = rte_rdtsc();
 	return nb;
@@ -180,8 +181,16 @@ func (p Port) RxBurst(q uint16, b *Burst) int {
 //	n := 0
 //	for { n = port.FreeAndRxBurst(q, b, n); now := b.TSC(); for i := range n { ... b.Mbuf(i) ... } }
 func (p Port) FreeAndRxBurst(q uint16, b *Burst, prev int) int {
+	return p.FreeOthersAndRxBurst(q, b, b, prev)
+}
+
+// FreeOthersAndRxBurst is FreeAndRxBurst for mbufs finished elsewhere: it
+// frees the first n mbufs of done (such as a software-dispatching lcore's
+// list of what it finished last iteration), receives the next burst into
+// b and reads the TSC (b.TSC), in one cgo call.
+func (p Port) FreeOthersAndRxBurst(q uint16, b, done *Burst, n int) int {
 	return int(C.ts_free_rx_burst(C.uint16_t(p), C.uint16_t(q), C.uintptr_t(uintptr(b.arr)),
-		C.uint16_t(len(b.mbufs)), C.uint16_t(prev)))
+		C.uint16_t(len(b.mbufs)), C.uintptr_t(uintptr(done.arr)), C.unsigned(n)))
 }
 
 // TxBurst hands the first n mbufs of b to transmit queue q: one cgo call. It

@@ -196,6 +196,31 @@ func TestFreeAndRxBurstTSC(t *testing.T) {
 	b.FreeAll(n)
 }
 
+// FreeOthersAndRxBurst returns another array's mbufs to their pool with
+// the receive: after it, only the burst just received is out of the pool.
+func TestFreeOthersAndRxBurst(t *testing.T) {
+	b, done := NewBurst(32), NewBurst(64)
+	defer b.Free()
+	defer done.Free()
+	base := nullPool.InUse()
+	n := portNull.RxBurst(0, done)
+	if n == 0 {
+		t.Fatal("net_null gave no packets")
+	}
+	if in := nullPool.InUse(); in != base+uint32(n) {
+		t.Fatalf("%d mbufs in use after receiving %d, want %d", in, n, base+uint32(n))
+	}
+	before := TSC()
+	got := portNull.FreeOthersAndRxBurst(0, b, done, n)
+	if in := nullPool.InUse(); in != base+uint32(got) {
+		t.Errorf("%d mbufs in use after freeing %d and receiving %d, want %d", in, n, got, base+uint32(got))
+	}
+	if b.TSC() < before || b.TSC() > TSC() {
+		t.Errorf("burst TSC %d not taken during the call", b.TSC())
+	}
+	b.FreeAll(got)
+}
+
 func TestZeroAllocs(t *testing.T) {
 	b := NewBurst(32)
 	defer b.Free()

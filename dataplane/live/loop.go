@@ -38,9 +38,10 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	// A worker takes up to two bursts from each incoming ring per
 	// iteration, so after a stall it drains faster than it is fed.
 	popMax := 2 * o.Burst
-	// Mbufs finished in one iteration: at most a burst from each RX queue
-	// with software dispatch and popMax from each incoming ring (the other
-	// queues' bursts are freed by their next poll).
+	// Mbufs finished and not yet freed: at most a burst from each RX queue
+	// with software dispatch and popMax from each incoming ring, between
+	// two polls of software-dispatch queues (each frees the list) or in one
+	// iteration (the other queues' bursts are freed by their next poll).
 	soft := 0
 	for _, q := range wk.queues {
 		if q.soft {
@@ -65,7 +66,12 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 			}
 		}
 	}
-	clockFromPolls := len(wk.queues) > 0 && soft == 0
+	// Every poll reads the TSC with its receive, so an lcore with queues
+	// takes its clock from them and makes no other cgo call per iteration:
+	// a software-dispatching poll also frees what the lcore finished since
+	// the last one (FreeOthersAndRxBurst), where a TSC call, a receive and
+	// a free were three crossings.
+	clockFromPolls := len(wk.queues) > 0
 	for qi := range wk.queues {
 		if !wk.queues[qi].soft {
 			polls[qi] = dpdk.NewBurst(o.Burst)
@@ -132,6 +138,10 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 		if stopping {
 			wk.rxDone.Store(true)
 			releaseHeld()
+			if nfree > 0 { // no poll will free them now
+				free.FreeAll(nfree)
+				nfree = 0
+			}
 		} else {
 			for qi := range wk.queues {
 				q := &wk.queues[qi]
@@ -162,7 +172,10 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 					}
 					continue
 				}
-				nb := q.port.RxBurst(q.q, rx)
+				nb := q.port.FreeOthersAndRxBurst(q.q, rx, free, nfree)
+				nfree = 0
+				tsc = rx.TSC()
+				tscNow = clk.ns(tsc)
 				for i := 0; i < nb; i++ {
 					m := rx.Mbuf(i)
 					t := packetTime(m, qstamp, dyn, tscNow)
@@ -201,7 +214,9 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 			}
 			r.Release()
 		}
-		if nfree > 0 {
+		// What a software-dispatching lcore finished waits for its next
+		// poll, unless none will come.
+		if nfree > 0 && (soft == 0 || stopping) {
 			free.FreeAll(nfree)
 			nfree = 0
 		}
