@@ -227,9 +227,15 @@ func compile(m *File) (*Forest, error) {
 	}
 	nc := len(f.classes)
 	scale := 1 / float32(len(m.Trees))
+	// Every tree is checked before the flat arrays are sized for them all:
+	// a corrupt file is refused before it can ask for much memory.
 	total := walkers // room for a padding tree's leaf
 	for ti := range m.Trees {
-		total += len(m.Trees[ti].Feature)
+		t := &m.Trees[ti]
+		if err := t.check(len(m.Features), nc); err != nil {
+			return nil, fmt.Errorf("%w: tree %d: %v", ErrCorruptModel, ti, err)
+		}
+		total += len(t.Feature)
 	}
 	f.nodes, f.leafOff = make([]node, 0, total), make([]int32, 0, total)
 	var roots []int32
@@ -237,9 +243,6 @@ func compile(m *File) (*Forest, error) {
 	shared := make(map[[numClasses]uint32]int32, 1024)
 	for ti := range m.Trees {
 		t := &m.Trees[ti]
-		if err := t.check(len(m.Features), nc); err != nil {
-			return nil, fmt.Errorf("%w: tree %d: %v", ErrCorruptModel, ti, err)
-		}
 		roots = append(roots, int32(len(f.nodes)))
 		var d int32
 		f.nodes, f.leafOff, d = t.layout(f.nodes, f.leafOff, f.leaves(t, scale, shared))
