@@ -229,7 +229,7 @@ func compile(m *File) (*Forest, error) {
 	scale := 1 / float32(len(m.Trees))
 	// Every tree is checked before the flat arrays are sized for them all:
 	// a corrupt file is refused before it can ask for much memory.
-	total := walkers // room for a padding tree's leaf
+	total := 1 // room for a padding tree's leaf
 	for ti := range m.Trees {
 		t := &m.Trees[ti]
 		if err := t.check(len(m.Features), nc); err != nil {

@@ -153,10 +153,8 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 					b := polls[qi]
 					nb := q.port.FreeAndRxBurst(q.q, b, held[qi])
 					held[qi] = nb
-					if clockFromPolls {
-						tsc = b.TSC()
-						tscNow = clk.ns(tsc)
-					}
+					tsc = b.TSC()
+					tscNow = clk.ns(tsc)
 					for i := 0; i < nb; i++ {
 						m := b.Mbuf(i)
 						t := packetTime(m, qstamp, dyn, tscNow)
