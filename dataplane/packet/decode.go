@@ -54,7 +54,7 @@ type Decoder struct {
 //
 // Decode never allocates, never panics and never keeps frame.
 func (d *Decoder) Decode(frame []byte, link LinkType, p *Packet) error {
-	if link == LinkEthernet && d.fast(frame, p) {
+	if link == LinkEthernet && (d.fast(frame, p) || d.fastOther(frame, p)) {
 		return nil
 	}
 	return d.general(frame, link, p)
@@ -136,6 +136,111 @@ func (d *Decoder) fast(b []byte, p *Packet) bool {
 		d.udpTunnel(b[:end], l4+8, p)
 	}
 	return true
+}
+
+// fastAt is fast for the next commonest frames: Ethernet II whose
+// ethertype ends at ip, after vlans VLAN tags (an access or QinQ trunk
+// tags every frame), carrying TCP or UDP in an IPv4 packet without options
+// or an IPv6 packet without extension headers, not a fragment. For
+// anything else it reports false, having stored at most p's version,
+// protocol and addresses, and the general path, which zeroes p first,
+// decodes the frame. Like fast, it fills p exactly as the general path
+// would (FuzzDecode holds both to it). fast stays a copy of its IPv4 case
+// with constant offsets: there the compiler drops every bounds check after
+// the first, which a variable offset keeps, and untagged IPv4 is most of
+// the traffic: fastAt for it too cost classify about 90 more instructions
+// per packet on the offline bench capture.
+func (d *Decoder) fastAt(b []byte, ip int, vlans uint8, p *Packet) bool {
+	if ip < 2 || len(b) < ip+20+8 {
+		return false
+	}
+	h := b[ip:]
+	var hdr int
+	var total uint32
+	switch binary.BigEndian.Uint16(b[ip-2:]) {
+	case etherIPv4:
+		if h[0] != 0x45 || binary.BigEndian.Uint16(h[6:])&0x3FFF != 0 {
+			return false
+		}
+		if total = uint32(binary.BigEndian.Uint16(h[2:])); total < 20 {
+			return false // zero (offload) or impossible: the general path says which
+		}
+		hdr = 20
+		p.Version, p.Proto = 4, h[9]
+		binary.LittleEndian.PutUint64(p.Src[:8], uint64(binary.LittleEndian.Uint32(h[12:])))
+		binary.LittleEndian.PutUint64(p.Src[8:], 0)
+		binary.LittleEndian.PutUint64(p.Dst[:8], uint64(binary.LittleEndian.Uint32(h[16:])))
+		binary.LittleEndian.PutUint64(p.Dst[8:], 0)
+	case etherIPv6:
+		// A payload length of 0 (a jumbogram or an offloaded
+		// super-packet) is the general path's.
+		if len(h) < 40+8 || h[0]>>4 != 6 || binary.BigEndian.Uint16(h[4:]) == 0 {
+			return false
+		}
+		total, hdr = 40+uint32(binary.BigEndian.Uint16(h[4:])), 40
+		p.Version, p.Proto = 6, h[6]
+		p.Src, p.Dst = [16]byte(h[8:24]), [16]byte(h[24:40])
+	default:
+		return false
+	}
+	var flags Flags
+	end := len(b)
+	if total > uint32(end-ip) {
+		flags = FlagTruncatedIP
+	} else {
+		end = ip + int(total)
+	}
+	l4 := ip + hdr
+	// The L4 header as a slice of its own: with its length checked once,
+	// the reads below need no bounds checks.
+	t := b[l4:end]
+	if len(t) < 8 {
+		return false
+	}
+	var tcpFlags uint8
+	hl := 8
+	switch p.Proto {
+	case ProtoTCP:
+		if len(t) < 20 {
+			return false
+		}
+		hl = int(t[12]>>4) * 4
+		if hl < 20 || hl > len(t) {
+			return false
+		}
+		tcpFlags = t[13]
+	case ProtoUDP:
+	default:
+		return false
+	}
+	var payload uint32
+	if hdrs := uint32(hdr + hl); hdrs < total {
+		payload = total - hdrs
+	}
+	p.SrcPort, p.DstPort = binary.BigEndian.Uint16(t[0:]), binary.BigEndian.Uint16(t[2:])
+	p.SPI = 0
+	p.TCPFlags, p.ICMPType, p.ICMPCode, p.Tunnels = tcpFlags, 0, 0, 0
+	p.Flags, p.VLANs = flags, vlans
+	p.IPLen, p.PayloadLen = total, payload
+	p.IPOffset, p.L4Offset, p.PayloadOffset = uint32(ip), uint32(l4), uint32(l4+hl)
+	if p.Proto == ProtoUDP && d.Decap != 0 {
+		d.udpTunnel(b[:end], l4+8, p)
+	}
+	return true
+}
+
+// fastOther takes fastAt for what fast leaves: untagged IPv6, and IPv4 or
+// IPv6 behind one or two VLAN tags.
+func (d *Decoder) fastOther(b []byte, p *Packet) bool {
+	ip, vlans := 14, uint8(0)
+	for vlans < 2 && len(b) >= ip+4 {
+		if et := binary.BigEndian.Uint16(b[ip-2:]); et != etherVLAN && et != etherQinQ && et != etherQinQOld {
+			break
+		}
+		ip += 4
+		vlans++
+	}
+	return d.fastAt(b, ip, vlans, p)
 }
 
 // linkPayload finds the IP header behind the link-layer header. want is

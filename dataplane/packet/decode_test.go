@@ -95,6 +95,12 @@ func decodeCases() []decodeCase {
 		{name: "eth-ipv4-df-not-fragment", link: LinkEthernet, frame: cat(e4, ip4x(17, c4, s4, udp10(), nil, 0x4000, -1)), want: udp4(14)},
 		{name: "qinq-ipv4-udp", link: LinkEthernet, frame: cat(eth(0x0800, 0x88A8, 0x8100), ip4(17, c4, s4, udp10())),
 			want: with(udp4(22), func(p *Packet) { p.VLANs = 2 })},
+		{name: "eth-ipv6-tcp", link: LinkEthernet, frame: cat(e6, ip6(6, c6, s6, tcp10())), want: tcp6(14)},
+		{name: "eth-ipv6-udp-padded", link: LinkEthernet, frame: cat(e6, inner6, make([]byte, 6)), want: udp6(14)},
+		{name: "vlan-ipv4-tcp", link: LinkEthernet, frame: cat(eth(0x0800, 0x8100), inner4),
+			want: with(tcp4(18), func(p *Packet) { p.VLANs = 1 })},
+		{name: "qinq-ipv6-udp", link: LinkEthernet, frame: cat(eth(0x86DD, 0x88A8, 0x8100), inner6),
+			want: with(udp6(22), func(p *Packet) { p.VLANs = 2 })},
 		{name: "vlan3-ipv6-tcp", link: LinkEthernet, frame: cat(eth(0x86DD, 0x8100, 0x9100, 0x8100), ip6(6, c6, s6, tcp10())),
 			want: with(tcp6(26), func(p *Packet) { p.VLANs = 3 })},
 		{name: "vlan-too-deep", link: LinkEthernet, frame: cat(eth(0x0800, 0x8100, 0x8100, 0x8100, 0x8100, 0x8100, 0x8100, 0x8100, 0x8100, 0x8100), inner4), err: ErrTooDeep},
@@ -434,7 +440,7 @@ func BenchmarkDecode(b *testing.B) {
 	for _, tc := range decodeCases() {
 		byName[tc.name] = tc
 	}
-	for _, name := range []string{"eth-ipv4-tcp", "qinq-ipv4-udp", "pppoe-ipv4-udp", "sll2-ipv6-udp", "ipv6-ext-tcp",
+	for _, name := range []string{"eth-ipv4-tcp", "eth-ipv6-tcp", "vlan-ipv4-tcp", "qinq-ipv4-udp", "qinq-ipv6-udp", "pppoe-ipv4-udp", "sll2-ipv6-udp", "ipv6-ext-tcp",
 		"ipv4-later-fragment", "esp-in-udp", "qinq-gtpu-ipv4-udp", "gtpu-ext-ipv6-tcp", "gre-csum-key-seq-ipv6",
 		"pptp-ipv4-udp", "vxlan-ipv4-tcp", "vxlan-gre-gtpu", "tso-70k"} {
 		tc, ok := byName[name]
