@@ -440,7 +440,7 @@ func BenchmarkDecode(b *testing.B) {
 	for _, tc := range decodeCases() {
 		byName[tc.name] = tc
 	}
-	for _, name := range []string{"eth-ipv4-tcp", "eth-ipv6-tcp", "vlan-ipv4-tcp", "qinq-ipv4-udp", "qinq-ipv6-udp", "pppoe-ipv4-udp", "sll2-ipv6-udp", "ipv6-ext-tcp",
+	for _, name := range []string{"eth-ipv4-tcp", "eth-ipv6-tcp", "vlan-ipv4-tcp", "qinq-ipv4-udp", "qinq-ipv6-udp", "pppoe-ipv4-udp", "qinq-pppoe-ipv6-tcp", "sll2-ipv6-udp", "ipv6-ext-tcp",
 		"ipv4-later-fragment", "esp-in-udp", "qinq-gtpu-ipv4-udp", "gtpu-ext-ipv6-tcp", "gre-csum-key-seq-ipv6",
 		"pptp-ipv4-udp", "vxlan-ipv4-tcp", "vxlan-gre-gtpu", "tso-70k"} {
 		tc, ok := byName[name]

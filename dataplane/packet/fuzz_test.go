@@ -66,7 +66,7 @@ const seedDir = "testdata/fuzz/FuzzDecode"
 var tableSeeds = map[string]bool{}
 
 func init() {
-	for _, name := range strings.Fields(`eth-ipv4-tcp eth-ipv6-tcp vlan-ipv4-tcp qinq-ipv6-udp qinq-pppoe-ipv6-tcp vlan8-ok sll-vlan-ipv4-tcp
+	for _, name := range strings.Fields(`eth-ipv4-tcp eth-ipv6-tcp vlan-ipv4-tcp qinq-ipv6-udp pppoe-ipv4-udp qinq-pppoe-ipv6-tcp vlan8-ok sll-vlan-ipv4-tcp
 		sll2-ipv6-udp null-le-ipv6-darwin null-be-ipv4 loop-ipv6 ppp-hdlc-pfc-ipv6 ppp-ipv6 raw-ipv4
 		linkipv4 linkipv6 unknown-link ipv4-options ipv4-later-fragment ipv6-ext-tcp ipv6-ah-udp
 		ipv6-mobility-hip-shim6 ipv6-later-fragment ipv6-12-ext-headers sctp icmp-unreachable-quoting-tcp
