@@ -73,9 +73,9 @@ func (d *Decoder) general(frame []byte, link LinkType, p *Packet) error {
 // fast decodes the commonest frame, untagged Ethernet II carrying an
 // IPv4 packet without options that is not a fragment and carries TCP or
 // UDP, in one straight pass, and reports false without touching p for
-// anything else, which the general path then decodes. It fills p exactly
-// as the general path would: every field is stored once, so nothing is
-// zeroed first. Addresses are written as 8-byte words, which the flow key
+// anything else, which fastOther or the general path then decodes. It
+// fills p exactly as the general path would: every field is stored once,
+// so nothing is zeroed first. Addresses are written as 8-byte words, which the flow key
 // reads back; the compiler splits each IPv4 word into a 4-byte store and
 // four 1-byte stores, and forcing one store measured slower (DEVELOPERS.md).
 func (d *Decoder) fast(b []byte, p *Packet) bool {
