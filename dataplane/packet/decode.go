@@ -144,8 +144,8 @@ func (d *Decoder) fast(b []byte, p *Packet) bool {
 // Ethernet II header with vlans VLAN tags (an access or QinQ trunk tags
 // every frame) and perhaps a PPPoE session header (DSL access). For
 // anything else it reports false, having stored at most p's version,
-// protocol and addresses, and the general path, which zeroes p first,
-// decodes the frame. Like fast, it fills p exactly as the general path
+// protocol, addresses and flags, and the general path, which zeroes p
+// first, decodes the frame. Like fast, it fills p exactly as the general path
 // would (FuzzDecode holds both to it). fast stays a copy of its IPv4 case
 // with constant offsets: there the compiler drops every bounds check after
 // the first, which a variable offset keeps, and untagged IPv4 is most of
@@ -184,17 +184,12 @@ func (d *Decoder) fastAt(b []byte, ip int, v, vlans uint8, p *Packet) bool {
 	default:
 		return false
 	}
-	var flags Flags
-	end := len(b)
-	if total > uint32(end-ip) {
-		flags = FlagTruncatedIP
-	} else {
-		end = ip + int(total)
-	}
+	p.Flags = 0
+	b = ipEnd(b, ip, total, p)
 	l4 := ip + hdr
 	// The L4 header as a slice of its own: with its length checked once,
 	// the reads below need no bounds checks.
-	t := b[l4:end]
+	t := b[l4:]
 	if len(t) < 8 {
 		return false
 	}
@@ -221,11 +216,11 @@ func (d *Decoder) fastAt(b []byte, ip int, v, vlans uint8, p *Packet) bool {
 	p.SrcPort, p.DstPort = binary.BigEndian.Uint16(t[0:]), binary.BigEndian.Uint16(t[2:])
 	p.SPI = 0
 	p.TCPFlags, p.ICMPType, p.ICMPCode, p.Tunnels = tcpFlags, 0, 0, 0
-	p.Flags, p.VLANs = flags, vlans
+	p.VLANs = vlans
 	p.IPLen, p.PayloadLen = total, payload
 	p.IPOffset, p.L4Offset, p.PayloadOffset = uint32(ip), uint32(l4), uint32(l4+hl)
 	if p.Proto == ProtoUDP && d.Decap != 0 {
-		d.udpTunnel(b[:end], l4+8, p)
+		d.udpTunnel(b, l4+8, p)
 	}
 	return true
 }
