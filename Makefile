@@ -58,7 +58,8 @@ bench:
 pgo: deps
 	bash scripts/pgo.sh
 
-# A short fuzz of every parser of untrusted bytes.
+# A short fuzz of every parser of untrusted bytes, and of the feature
+# update against its reference implementation.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./dataplane/packet/
 	$(GO) test -run '^$$' -fuzz FuzzSource -fuzztime 60s ./dataplane/pcapsrc/
@@ -66,6 +67,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeMatchesJSON -fuzztime 60s ./models/
 	$(GO) test -run '^$$' -fuzz FuzzReadDataset -fuzztime 60s ./models/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./control/config/
+	$(GO) test -run '^$$' -fuzz FuzzPackets -fuzztime 60s ./features/
 
 # The shipped model: a 16-tree forest, classes balanced, grown on the
 # labelled flows of the shared captures (seed 1, so the same data gives the
