@@ -54,8 +54,8 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	// Queues without software dispatch keep burst arrays of their own: a
 	// burst's mbufs stay there until the queue's next FreeAndRxBurst frees
 	// them, receives and reads the TSC, one cgo crossing per burst (go-dpdk's
-	// fused free-and-receive). An lcore with only such queues takes its
-	// clock from those readings and makes no other cgo call per iteration.
+	// fused free-and-receive); the lcore's clock comes from those readings
+	// too (clockFromPolls below).
 	polls := make([]*dpdk.Burst, len(wk.queues))
 	held := make([]int, len(wk.queues))
 	releaseHeld := func() {

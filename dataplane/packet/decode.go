@@ -75,9 +75,10 @@ func (d *Decoder) general(frame []byte, link LinkType, p *Packet) error {
 // UDP, in one straight pass, and reports false without touching p for
 // anything else, which fastOther or the general path then decodes. It
 // fills p exactly as the general path would: every field is stored once,
-// so nothing is zeroed first. Addresses are written as 8-byte words, which the flow key
-// reads back; the compiler splits each IPv4 word into a 4-byte store and
-// four 1-byte stores, and forcing one store measured slower (DEVELOPERS.md).
+// so nothing is zeroed first. Addresses are written as 8-byte words,
+// which the flow key reads back; the compiler splits each IPv4 word into
+// a 4-byte store and four 1-byte stores, and forcing one store measured
+// slower (DEVELOPERS.md).
 func (d *Decoder) fast(b []byte, p *Packet) bool {
 	const ip, l4 = 14, 14 + 20
 	if len(b) < l4+8 || binary.BigEndian.Uint16(b[12:]) != etherIPv4 || b[ip] != 0x45 ||
