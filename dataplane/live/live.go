@@ -195,6 +195,9 @@ type worker struct {
 	in     []*ring.SPSC[dispatched] // one per producer lcore (software dispatch)
 	from   []*worker                // the producer of each in ring
 	out    []*ring.SPSC[dispatched] // to each worker, nil for self
+	// pend holds a received burst's packets for each other worker until
+	// the burst is done (lcore-local).
+	pend   [][]dispatched
 	events *ring.SPSC[dataplane.Record]
 	kick   chan<- struct{} // wakes the control loop to drain events now
 

@@ -186,16 +186,28 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 						process(m, t, q.link) // did not decode: this lcore is worker 0
 					default:
 						d.t, d.wireLen, d.link, d.ok, d.mbuf = t, m.PktLen(), q.link, ok, 0
-						if !ok {
+						if ok {
+							freeLater(m) // the receiver has all it needs in d.pkt
+						} else {
 							d.mbuf = m.Handle()
 						}
-						if !wk.out[target].Put(&d) {
-							wk.dispatchDrops.Add(1)
-							freeLater(m)
-						} else if ok {
-							freeLater(m) // the receiver has all it needs in d.pkt
+						wk.pend[target] = append(wk.pend[target], d)
+					}
+				}
+				// The burst's packets for other lcores go into their rings
+				// in one copy each, not one packet's work apart (ring.PutN).
+				for tg, p := range wk.pend {
+					if len(p) == 0 {
+						continue
+					}
+					k := wk.out[tg].PutN(p)
+					for j := range p[k:] {
+						wk.dispatchDrops.Add(1)
+						if x := &p[k+j]; !x.ok {
+							freeLater(dpdk.MbufOf(x.mbuf))
 						}
 					}
+					wk.pend[tg] = p[:0]
 				}
 			}
 		}

@@ -45,12 +45,7 @@ func TestFullAndEmpty(t *testing.T) {
 // One producer and one consumer on different goroutines: every value
 // arrives once, in order (run with -race).
 func TestConcurrentOrder(t *testing.T) {
-	r, _ := New[uint64](64)
-	const n = 20000
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	produceAndPop(t, func(r *SPSC[uint64], n uint64) {
 		for i := uint64(0); i < n; {
 			if r.Push(&i) {
 				i++
@@ -58,7 +53,48 @@ func TestConcurrentOrder(t *testing.T) {
 				runtime.Gosched() // the consumer may share this CPU
 			}
 		}
+	})
+}
+
+// produceAndPop runs produce, which must put 0, 1, ... n-1 into a small
+// ring, on another goroutine and pops them in order on this one.
+func produceAndPop(t *testing.T, produce func(r *SPSC[uint64], n uint64)) {
+	t.Helper()
+	produceAndConsume(produce, func(r *SPSC[uint64], n uint64) { popInOrder(t, r, n) })
+}
+
+// produceAndConsume runs produce on another goroutine and consume on this
+// one, over one small ring. consume fails with t.Fatal, which ends this
+// goroutine before the wait for a producer that may be stuck on a full
+// ring.
+func produceAndConsume(produce, consume func(r *SPSC[uint64], n uint64)) {
+	r, _ := New[uint64](64)
+	const n = 20000
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		produce(r, n)
 	}()
+	consume(r, n)
+	wg.Wait()
+}
+
+// takeInOrder takes n published values from r, without releasing them,
+// and fails unless they are 0, 1, ... n-1.
+func takeInOrder(t *testing.T, r *SPSC[int], n int) {
+	t.Helper()
+	var v int
+	for want := range n {
+		if !r.Take(&v) || v != want {
+			t.Fatalf("Take: %d, want %d", v, want)
+		}
+	}
+}
+
+// popInOrder pops n values from r and fails unless they are 0, 1, ... n-1.
+func popInOrder(t *testing.T, r *SPSC[uint64], n uint64) {
+	t.Helper()
 	var want uint64
 	for want < n {
 		var v uint64
@@ -71,7 +107,6 @@ func TestConcurrentOrder(t *testing.T) {
 			runtime.Gosched()
 		}
 	}
-	wg.Wait()
 }
 
 // Put values stay hidden until Publish; taken slots stay taken until
@@ -96,11 +131,7 @@ func TestPublishAndRelease(t *testing.T) {
 		t.Fatal("a 4-slot ring holding 3 must take exactly one more")
 	}
 	r.Publish()
-	for want := range 4 {
-		if !r.Take(&v) || v != want {
-			t.Fatalf("Take: %d, want %d", v, want)
-		}
-	}
+	takeInOrder(t, r, 4)
 	if r.Put(&x) {
 		t.Fatal("slots taken but not released were reused")
 	}
@@ -113,12 +144,7 @@ func TestPublishAndRelease(t *testing.T) {
 // Batched ends on different goroutines, bursts of varying size: every
 // value arrives once, in order (run with -race).
 func TestConcurrentBatches(t *testing.T) {
-	r, _ := New[uint64](64)
-	const n = 20000
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	produceAndConsume(func(r *SPSC[uint64], n uint64) {
 		for i, burst := uint64(0), uint64(1); i < n; burst = burst%37 + 1 {
 			put := 0
 			for k := uint64(0); k < burst && i < n && r.Put(&i); k++ {
@@ -130,23 +156,92 @@ func TestConcurrentBatches(t *testing.T) {
 				runtime.Gosched()
 			}
 		}
-	}()
-	var want uint64
-	for batch := 1; want < n; batch = batch%29 + 1 {
-		got := 0
-		var v uint64
-		for ; got < batch && r.Take(&v); got++ {
-			if v != want {
-				t.Fatalf("got %d, want %d", v, want)
+	}, func(r *SPSC[uint64], n uint64) {
+		var want uint64
+		for batch := 1; want < n; batch = batch%29 + 1 {
+			got := 0
+			var v uint64
+			for ; got < batch && r.Take(&v); got++ {
+				if v != want {
+					t.Fatalf("got %d, want %d", v, want)
+				}
+				want++
 			}
-			want++
+			r.Release()
+			if got == 0 {
+				runtime.Gosched()
+			}
+		}
+	})
+}
+
+// PutN takes what fits, oldest first, hides it until Publish, and wraps
+// around the end of the buffer like Put.
+func TestPutN(t *testing.T) {
+	r, _ := New[int](8)
+	var v int
+	for range 5 { // move the indices so that the batches below wrap
+		r.Push(&v)
+		r.Pop(&v)
+	}
+	if n := r.PutN([]int{0, 1, 2}); n != 3 || r.Len() != 0 {
+		t.Fatalf("PutN of 3 into an empty ring: %d, Len %d before Publish", n, r.Len())
+	}
+	r.Publish()
+	if n := r.PutN([]int{3, 4, 5, 6, 7, 8, 9}); n != 5 {
+		t.Fatalf("PutN of 7 with room for 5: %d", n)
+	}
+	if n := r.PutN([]int{8}); n != 0 {
+		t.Fatalf("PutN into a full ring: %d", n)
+	}
+	if n := r.PutN(nil); n != 0 {
+		t.Fatalf("PutN of nothing: %d", n)
+	}
+	r.Publish()
+	takeInOrder(t, r, 8)
+	if r.Take(&v) {
+		t.Fatal("Take beyond what was put")
+	}
+	r.Release()
+	// Room comes back only with Release, and PutN sees it.
+	if n := r.PutN([]int{8, 9}); n != 2 {
+		t.Fatalf("PutN after Release: %d", n)
+	}
+}
+
+// PutN batches against single Takes on another goroutine: every value
+// arrives once, in order (run with -race).
+func TestConcurrentPutN(t *testing.T) {
+	produceAndPop(t, func(r *SPSC[uint64], n uint64) {
+		batch := make([]uint64, 0, 40)
+		for i, size := uint64(0), 1; i < n || len(batch) > 0; size = size%40 + 1 {
+			for len(batch) < size && i < n {
+				batch = append(batch, i)
+				i++
+			}
+			k := r.PutN(batch)
+			r.Publish()
+			batch = batch[:copy(batch, batch[k:])]
+			if k == 0 {
+				runtime.Gosched()
+			}
+		}
+	})
+}
+
+func TestPutNDoesNotAllocate(t *testing.T) {
+	r, _ := New[[4]uint64](64)
+	batch := make([][4]uint64, 32)
+	var v [4]uint64
+	if a := testing.AllocsPerRun(1000, func() {
+		r.PutN(batch)
+		r.Publish()
+		for r.Take(&v) {
 		}
 		r.Release()
-		if got == 0 {
-			runtime.Gosched()
-		}
+	}); a != 0 {
+		t.Fatalf("%.1f allocs", a)
 	}
-	wg.Wait()
 }
 
 func TestPushPopDoNotAllocate(t *testing.T) {
@@ -210,32 +305,47 @@ func TestPopDropsReferences(t *testing.T) {
 	}
 }
 
-// BenchmarkCrossCore moves a value the size of a live dispatch slot from
-// one locked thread to another, in bursts as the lcores do: with
-// GOMAXPROCS >= 2 the two run on different cores, and ns/op is the ring's
-// cost per packet that crosses.
-func BenchmarkCrossCore(b *testing.B) {
-	type slot struct{ a [12]uint64 } // 96 bytes
-	r, _ := New[slot](4096)
+// crossSlot is the size of a live dispatch slot.
+type crossSlot struct{ a [12]uint64 } // 96 bytes
+
+// consumeOnOtherThread takes n values from r on a locked thread of its
+// own, as a worker lcore does, and sends the sum of their first words.
+func consumeOnOtherThread(r *SPSC[crossSlot], n int) <-chan uint64 {
 	done := make(chan uint64)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		var v slot
+		var v crossSlot
 		var sum uint64
-		for n := 0; n < b.N; {
+		for got := 0; got < n; {
 			for k := 0; k < 64 && r.Take(&v); k++ {
 				sum += v.a[0] + v.a[11]
-				n++
+				got++
 			}
 			r.Release()
 		}
 		done <- sum
 	}()
+	return done
+}
+
+func checkSum(b *testing.B, done <-chan uint64) {
+	if sum, want := <-done, uint64(b.N-1)*uint64(b.N)/2; sum != want {
+		b.Fatalf("consumer saw a sum of %d, want %d", sum, want)
+	}
+}
+
+// BenchmarkCrossCore moves a value the size of a live dispatch slot from
+// one locked thread to another, in bursts as the lcores do: with
+// GOMAXPROCS >= 2 the two run on different cores, and ns/op is the ring's
+// cost per packet that crosses.
+func BenchmarkCrossCore(b *testing.B) {
+	r, _ := New[crossSlot](4096)
+	done := consumeOnOtherThread(r, b.N)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
-	var v slot
+	var v crossSlot
 	for i := 0; i < b.N; {
 		for k := 0; k < 32 && i < b.N; k++ {
 			v.a[0] = uint64(i)
@@ -245,7 +355,56 @@ func BenchmarkCrossCore(b *testing.B) {
 		}
 		r.Publish()
 	}
-	if sum := <-done; sum != uint64(b.N-1)*uint64(b.N)/2 {
-		b.Fatalf("consumer saw a sum of %d, want %d", sum, uint64(b.N-1)*uint64(b.N)/2)
+	checkSum(b, done)
+}
+
+// BenchmarkCrossCoreWithWork is BenchmarkCrossCore with work between the
+// packets of a burst, as a dispatching lcore decodes and processes its own
+// packets between those it hands on: "put" copies each into the ring as it
+// comes, "putn" collects the burst and copies it with PutN at the end.
+// ns/op is per packet handed on.
+func BenchmarkCrossCoreWithWork(b *testing.B) {
+	for _, batched := range []bool{false, true} {
+		name := "put"
+		if batched {
+			name = "putn"
+		}
+		b.Run(name, func(b *testing.B) {
+			r, _ := New[crossSlot](4096)
+			done := consumeOnOtherThread(r, b.N)
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			b.ReportAllocs()
+			var scratch [512]uint64 // stands for the lcore's own packet work
+			var acc uint64
+			pend := make([]crossSlot, 0, 32)
+			var v crossSlot
+			for i := 0; i < b.N; {
+				for k := 0; k < 32 && i+len(pend) < b.N; k++ {
+					for j := range scratch {
+						acc += scratch[j] ^ uint64(j)
+						scratch[j] = acc
+					}
+					v.a[0] = uint64(i + len(pend))
+					if !batched {
+						for !r.Put(&v) {
+						}
+						i++
+						continue
+					}
+					pend = append(pend, v)
+				}
+				for len(pend) > 0 {
+					k := r.PutN(pend)
+					i += k
+					pend = pend[:copy(pend, pend[k:])]
+				}
+				r.Publish()
+			}
+			checkSum(b, done)
+			if acc == 42 {
+				b.Log(acc) // keeps the work
+			}
+		})
 	}
 }
