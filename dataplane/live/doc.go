@@ -7,8 +7,10 @@
 // Threading: each worker lcore owns its RX queues, its Worker (flow table,
 // feature pool: allocated by the lcore's own thread, so the memory is
 // first-touched on its NUMA node), its scratch buffer and the producer end
-// of its rings. Lcores share nothing else: packets move between them only
-// through single-producer single-consumer rings (software dispatch), flow
+// of its rings, with the array where a burst's packets for other lcores
+// wait before going into those rings in one copy. Lcores share nothing
+// else: packets move between them only through single-producer
+// single-consumer rings (software dispatch), flow
 // records only through each lcore's event ring to the main lcore, which
 // drains them every 1 to 10 ms (nextDrain); an lcore whose event ring
 // passes a quarter full wakes it with a non-blocking send on a shared
