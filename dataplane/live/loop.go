@@ -201,10 +201,10 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 						continue
 					}
 					k := wk.out[tg].PutN(p)
-					for j := range p[k:] {
+					for i := k; i < len(p); i++ { // the ring was full
 						wk.dispatchDrops.Add(1)
-						if x := &p[k+j]; !x.ok {
-							freeLater(dpdk.MbufOf(x.mbuf))
+						if !p[i].ok {
+							freeLater(dpdk.MbufOf(p[i].mbuf))
 						}
 					}
 					wk.pend[tg] = p[:0]

@@ -226,40 +226,16 @@ func (d *Decoder) fastAt(b []byte, ip int, v, vlans uint8, p *Packet) bool {
 	return true
 }
 
-// fastOther takes fastAt for what fast leaves: untagged IPv6, IPv4 or
-// IPv6 behind one or two VLAN tags, and either in a PPPoE session (with
-// the PPP protocol in two bytes, as RFC 2516 has it) behind up to two.
+// fastOther takes fastAt for what fast leaves: untagged IPv6, and IPv4 or
+// IPv6 behind VLAN tags or in a PPPoE session. The link layer is the
+// general path's own etherPayload, so both accept exactly the same headers;
+// a frame it refuses goes to the general path, which reports why.
 func (d *Decoder) fastOther(b []byte, p *Packet) bool {
-	off, vlans := 12, uint8(0) // off: the ethertype
-	for vlans < 2 && len(b) >= off+6 {
-		if et := binary.BigEndian.Uint16(b[off:]); et != etherVLAN && et != etherQinQ && et != etherQinQOld {
-			break
-		}
-		off += 4
-		vlans++
-	}
-	if len(b) < off+2 {
+	if len(b) < 14 {
 		return false
 	}
-	switch binary.BigEndian.Uint16(b[off:]) {
-	case etherIPv4:
-		return d.fastAt(b, off+2, 4, vlans, p)
-	case etherIPv6:
-		return d.fastAt(b, off+2, 6, vlans, p)
-	case etherPPPoE:
-		// Version 1, type 1, code 0: session data. 6 bytes of PPPoE
-		// header, then the PPP protocol.
-		if len(b) < off+2+8 || b[off+2] != 0x11 || b[off+3] != 0 {
-			return false
-		}
-		switch binary.BigEndian.Uint16(b[off+8:]) {
-		case pppIPv4:
-			return d.fastAt(b, off+10, 4, vlans, p)
-		case pppIPv6:
-			return d.fastAt(b, off+10, 6, vlans, p)
-		}
-	}
-	return false
+	off, v, err := etherPayload(b, 14, binary.BigEndian.Uint16(b[12:]), p, true)
+	return err == nil && d.fastAt(b, off, v, p.VLANs, p)
 }
 
 // linkPayload finds the IP header behind the link-layer header. want is
