@@ -115,7 +115,7 @@ func (o *Offline) Run(files []string) (Result, error) {
 }
 
 // newWorkers makes n workers with the garbage collector paused: their
-// tables (420 bytes a flow slot, hundreds of MB by default) live as long
+// tables (412 bytes a flow slot, hundreds of MB by default) live as long
 // as the run, so the two collections their growth of the heap set off
 // (2.6 ms of classify's 150-250) could free nothing. Afterwards the
 // collector paces itself from the heap with the tables in it.

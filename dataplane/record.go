@@ -52,17 +52,17 @@ func addrOf(v uint8, a *[16]byte) netip.Addr {
 	return netip.AddrFrom16(*a)
 }
 
-func (r *Record) fill(e *flow.Entry, why flow.EndReason, fl *[4]uint16) {
+func (r *Record) fill(e *flow.Entry, why flow.EndReason) {
 	r.Version, r.Proto = e.Key.Version, e.Key.Proto
 	r.Src, r.SrcPort = e.Src()
 	r.Dst, r.DstPort = e.Dst()
 	r.First, r.Last = e.First, e.Last
 	r.Pkts, r.Bytes, r.FrameBytes = e.Pkts, e.Bytes, e.FrameBytes
 	r.End = why
+	r.FrameMin, r.FrameMax = e.FrameMin, e.FrameMax
 	for d := range 2 {
-		r.FrameMin[d], r.FrameMax[d] = 0, fl[2+d]
-		if e.Pkts[d] > 0 {
-			r.FrameMin[d] = fl[d]
+		if e.Pkts[d] == 0 {
+			r.FrameMin[d] = 0
 		}
 	}
 }

@@ -81,11 +81,12 @@ func countersFrom(a *[numCounters]atomic.Uint64) Counters {
 		a[5].Load(), a[6].Load(), a[7].Load(), a[8].Load(), a[9].Load()}
 }
 
-// slotState is the worker's own per-flow bookkeeping, kept in one small
-// record so a packet touches one more cache line for it, not two.
+// slotState is the worker's own per-flow bookkeeping, read only for
+// snapshots. What every packet updates lives in the flow's Entry (frame
+// length extremes beside the byte counts) and features.Flow, so a packet
+// touches no cache line for it.
 type slotState struct {
-	frameLen [4]uint16 // frame length min fwd, bwd, max fwd, bwd (saturating)
-	windows  int32     // histogram windows completed, for AtWindow numbering
+	windows int32 // histogram windows completed, for AtWindow numbering
 }
 
 // Worker runs the pipeline for the flows one thread owns.
@@ -173,17 +174,10 @@ func (w *Worker) Decoded(p *packet.Packet, wireLen uint32, now int64) {
 	slot, dir, created := w.table.Packet(k, fromB, now, p, wireLen)
 	f := &w.feats[slot]
 	t := w.table.Now() // clamped: features never see time run backwards
-	ss := &w.slots[slot]
-	fl := &ss.frameLen
-	n := uint16(min(wireLen, 65535))
 	if created {
 		w.fx.Start(f, k.Proto, t)
-		ss.windows = 0
-		*fl = [4]uint16{0xffff, 0xffff, 0, 0}
+		w.slots[slot].windows = 0
 	}
-	d := dir & 1 // visibly 0 or 1: no bounds checks below
-	fl[d] = min(fl[d], n)
-	fl[2+d] = max(fl[2+d], n)
 	windowEnd := w.fx.Packet(f, dir == flow.Backward, t, p.IPLen, p.PayloadLen, p.TCPFlags)
 	if w.cfg.SnapPackets > 0 || w.cfg.SnapWindows {
 		w.snapshots(slot, windowEnd)
@@ -202,7 +196,7 @@ func (w *Worker) snapshots(slot uint32, windowEnd bool) {
 }
 
 func (w *Worker) snapshot(slot uint32, e *flow.Entry, at Snapshot, why flow.EndReason) {
-	w.rec.fill(e, why, &w.slots[slot].frameLen)
+	w.rec.fill(e, why)
 	w.classify(slot)
 	w.sink.Snapshot(&w.rec, at, w.vec)
 }
@@ -235,7 +229,7 @@ func (w *Worker) countError(err error) {
 // flowEnd is the flow table's end callback: the one place a record leaves
 // the worker.
 func (w *Worker) flowEnd(slot uint32, e *flow.Entry, why flow.EndReason) {
-	w.rec.fill(e, why, &w.slots[slot].frameLen)
+	w.rec.fill(e, why)
 	if w.model != nil || w.cfg.SnapEnd {
 		w.classify(slot)
 	} else {

@@ -95,35 +95,44 @@ const (
 
 const nilSlot int32 = -1
 
-// Bits of Entry.tcp.
+// Bits of Entry.state.
 const (
 	tcpFinFwd  uint8 = 1 << iota // FIN sent by the initiator
 	tcpFinBwd                    // FIN sent by the responder; must stay tcpFinFwd<<1
 	tcpRST                       // the close was caused by RST
 	tcpClosing                   // FIN from both sides or RST: TCPCloseLinger applies
+	fwdIsA                       // the initiator is endpoint A of the key
 )
 
 type links struct{ prev, next int32 }
 
-// Entry is one flow. It holds no pointers (see the package comment).
+// Entry is one flow. It holds no pointers (see the package comment). It
+// fills two cache lines exactly: the first holds what the matching of a
+// packet reads (key, state) and the frame extremes, the second the
+// counters and list links, so a packet touches the same two lines for all
+// of its accounting.
 type Entry struct {
-	Key        Key
-	FwdIsA     bool  // the initiator is endpoint A
+	Key      Key
+	FrameMin [2]uint16 // smallest frameLen per Dir, saturating at 65535; 65535 while a direction has no packet
+	FrameMax [2]uint16 // largest frameLen per Dir, saturating at 65535
+	rclass   uint8     // recency list the flow is on
+	state    uint8     // tcpFinFwd | tcpFinBwd | tcpRST | tcpClosing | fwdIsA
+
 	First      int64 // packet times, ns since the epoch; First <= Last
 	Last       int64
 	Pkts       [2]uint64 // indexed by Dir
 	Bytes      [2]uint64 // IP bytes: the sum of packet.IPLen
 	FrameBytes [2]uint64 // captured frame bytes: the sum of frameLen
 
-	hash   uint32   // low half of the hash, to find the index cell again
-	link   [2]links // [byLast] in rec[rclass], [byFirst] in age[protocol class]; [byLast].next chains free slots
-	rclass uint8    // recency list the flow is on
-	tcp    uint8    // tcpFinFwd | tcpFinBwd | tcpRST | tcpClosing
+	link [2]links // [byLast] in rec[rclass], [byFirst] in age[protocol class]; [byLast].next chains free slots
 }
+
+// FwdIsA reports whether the initiator is endpoint A of the key.
+func (e *Entry) FwdIsA() bool { return e.state&fwdIsA != 0 }
 
 // Src returns the address and port the initiator sends from.
 func (e *Entry) Src() (addr [16]byte, port uint16) {
-	if e.FwdIsA {
+	if e.FwdIsA() {
 		return e.Key.A, e.Key.PortA
 	}
 	return e.Key.B, e.Key.PortB
@@ -131,17 +140,17 @@ func (e *Entry) Src() (addr [16]byte, port uint16) {
 
 // Dst returns the address and port the initiator sends to.
 func (e *Entry) Dst() (addr [16]byte, port uint16) {
-	if e.FwdIsA {
+	if e.FwdIsA() {
 		return e.Key.B, e.Key.PortB
 	}
 	return e.Key.A, e.Key.PortA
 }
 
 // Closing reports whether a TCP flow has seen FIN from both sides or a RST.
-func (e *Entry) Closing() bool { return e.tcp&tcpClosing != 0 }
+func (e *Entry) Closing() bool { return e.state&tcpClosing != 0 }
 
 func (e *Entry) closeReason() EndReason {
-	if e.tcp&tcpRST != 0 {
+	if e.state&tcpRST != 0 {
 		return EndRST
 	}
 	return EndFIN
@@ -258,7 +267,7 @@ func (t *Table) Packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen
 	// (TCPFlags is 0 for other protocols).
 	if s := t.last; s != nilSlot && now < t.nextCheck && p.TCPFlags&(packet.TCPFin|packet.TCPRst) == 0 {
 		e := &t.slab[s]
-		if e.Key.equal(k) && t.rec[e.rclass].tail == s && (e.tcp&tcpClosing == 0 || !isSYN(k, p)) {
+		if e.Key.equal(k) && t.rec[e.rclass].tail == s && (e.state&tcpClosing == 0 || !isSYN(k, p)) {
 			t.now = now
 			return uint32(s), e.count(fromB, p, frameLen, now), false
 		}
@@ -269,12 +278,15 @@ func (t *Table) Packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen
 // count adds a packet to e and returns its direction.
 func (e *Entry) count(fromB bool, p *packet.Packet, frameLen uint32, now int64) Dir {
 	dir := Backward
-	if fromB != e.FwdIsA {
+	if fromB != (e.state&fwdIsA != 0) { // FwdIsA spelt out: count must stay within the inliner's budget
 		dir = Forward
 	}
+	n := uint16(min(frameLen, math.MaxUint16))
 	e.Pkts[dir]++
 	e.Bytes[dir] += uint64(p.IPLen)
 	e.FrameBytes[dir] += uint64(frameLen)
+	e.FrameMin[dir] = min(e.FrameMin[dir], n)
+	e.FrameMax[dir] = max(e.FrameMax[dir], n)
 	e.Last = now
 	return dir
 }
@@ -293,7 +305,7 @@ func (t *Table) packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen
 		hash, hashed = k.Hash(), true
 		s, ok = t.lookup(k, hash)
 	}
-	if ok && t.slab[s].tcp&tcpClosing != 0 && isSYN(k, p) {
+	if ok && t.slab[s].state&tcpClosing != 0 && isSYN(k, p) {
 		// A fresh connection on a tuple whose previous one is closing.
 		t.stats.Reused++
 		t.end(s, t.slab[s].closeReason())
@@ -310,7 +322,7 @@ func (t *Table) packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen
 	e := &t.slab[s]
 	dir = e.count(fromB, p, frameLen, now)
 	from := e.rclass
-	if k.Proto == packet.ProtoTCP && e.tcp&tcpClosing == 0 {
+	if k.Proto == packet.ProtoTCP && e.state&tcpClosing == 0 {
 		trackClose(e, dir, p.TCPFlags)
 	}
 	switch {
@@ -333,16 +345,16 @@ func isSYN(k *Key, p *packet.Packet) bool {
 func trackClose(e *Entry, dir Dir, flags uint8) {
 	switch {
 	case flags&packet.TCPRst != 0:
-		e.tcp |= tcpRST | tcpClosing
+		e.state |= tcpRST | tcpClosing
 	case flags&packet.TCPFin != 0:
-		e.tcp |= tcpFinFwd << dir
-		if e.tcp&(tcpFinFwd|tcpFinBwd) == tcpFinFwd|tcpFinBwd {
-			e.tcp |= tcpClosing
+		e.state |= tcpFinFwd << dir
+		if e.state&(tcpFinFwd|tcpFinBwd) == tcpFinFwd|tcpFinBwd {
+			e.state |= tcpClosing
 		}
 	default:
 		return
 	}
-	if e.tcp&tcpClosing != 0 {
+	if e.state&tcpClosing != 0 {
 		e.rclass = classClosing
 	}
 }
@@ -352,11 +364,13 @@ func trackClose(e *Entry, dir Dir, flags uint8) {
 func (t *Table) create(k *Key, fromB bool, hash uint64, now int64, p *packet.Packet) int32 {
 	s := t.alloc()
 	e := &t.slab[s]
-	*e = Entry{Key: *k, First: now, Last: now, hash: uint32(hash)}
+	*e = Entry{Key: *k, FrameMin: [2]uint16{math.MaxUint16, math.MaxUint16}, First: now, Last: now}
 	// The initiator sent the first packet, unless that packet answers a
 	// SYN we missed: then it was sent to the initiator.
 	fwdIsSender := !(k.Proto == packet.ProtoTCP && p.TCPFlags&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck)
-	e.FwdIsA = fwdIsSender != fromB
+	if fwdIsSender != fromB {
+		e.state = fwdIsA
+	}
 	class := protoClass(k.Proto)
 	e.rclass = class
 	t.insert(s, hash)
@@ -592,7 +606,7 @@ func (t *Table) grow() {
 // back, so no tombstones accumulate and lookups never slow down with churn.
 func (t *Table) remove(s int32) {
 	want := uint64(s + 1)
-	i := uint64(t.slab[s].hash) & t.mask
+	i := t.slab[s].Key.Hash() & t.mask // once per flow: not worth a field
 	for t.index[i]&math.MaxUint32 != want {
 		i = (i + 1) & t.mask
 	}
