@@ -14,7 +14,11 @@ import (
 )
 
 // cacheLine keeps what each side writes on lines of its own, so the two
-// cores do not bounce one line between them on every operation.
+// cores do not bounce one line between them on every operation. A whole
+// line of padding separates each group of fields from the next, so no two
+// groups can share a line wherever the allocator puts the struct (padding
+// a group up to 64 bytes would need the struct to start on a line, which
+// Go does not promise).
 const cacheLine = 64
 
 // SPSC is a ring of values of T.
@@ -28,20 +32,22 @@ const cacheLine = 64
 type SPSC[T any] struct {
 	_     [cacheLine]byte
 	tail  atomic.Uint64 // slots below this are published to the consumer
-	_     [cacheLine - 8]byte
+	_     [cacheLine]byte
 	head2 atomic.Uint64 // slots below this are released to the producer
-	_     [cacheLine - 8]byte
+	_     [cacheLine]byte
 	// producer's own
 	next uint64 // next slot Put writes
 	head uint64 // cached head2
-	_    [cacheLine - 16]byte
+	_    [cacheLine]byte
 	// consumer's own
 	next2 uint64 // next slot Take reads
 	tail2 uint64 // cached tail
-	_     [cacheLine - 16]byte
+	_     [cacheLine]byte
+	// both sides', never written after New
 	mask  uint64
 	buf   []T
 	clear bool // T holds pointers: Take zeroes the slot it read
+	_     [cacheLine]byte
 }
 
 // New makes a ring of size slots; size must be a power of two.

@@ -408,3 +408,32 @@ func BenchmarkCrossCoreWithWork(b *testing.B) {
 		})
 	}
 }
+
+// TestGroupsOnOwnLines checks that what the producer writes, what the
+// consumer writes and what both only read never share a cache line, at
+// every address the allocator may give the struct (any multiple of 8):
+// tail, head2, the producer's indices, the consumer's indices and the
+// read-only fields are five groups.
+func TestGroupsOnOwnLines(t *testing.T) {
+	var r SPSC[int]
+	groups := []struct {
+		name       string
+		start, end uintptr // offsets, [start, end)
+	}{
+		{"tail", unsafe.Offsetof(r.tail), unsafe.Offsetof(r.tail) + 8},
+		{"head2", unsafe.Offsetof(r.head2), unsafe.Offsetof(r.head2) + 8},
+		{"next, head", unsafe.Offsetof(r.next), unsafe.Offsetof(r.head) + 8},
+		{"next2, tail2", unsafe.Offsetof(r.next2), unsafe.Offsetof(r.tail2) + 8},
+		{"mask, buf, clear", unsafe.Offsetof(r.mask), unsafe.Offsetof(r.clear) + 1},
+	}
+	for base := uintptr(0); base < cacheLine; base += 8 {
+		for a := range groups {
+			for b := a + 1; b < len(groups); b++ {
+				ga, gb := groups[a], groups[b]
+				if (base+ga.end-1)/cacheLine >= (base+gb.start)/cacheLine {
+					t.Errorf("at an address of %d mod %d, %s and %s share a cache line", base, cacheLine, ga.name, gb.name)
+				}
+			}
+		}
+	}
+}
