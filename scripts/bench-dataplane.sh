@@ -181,29 +181,7 @@ run_testpmd() {
 }
 
 # run_tunnelscope WORKERS sets ts=(processed packets elapsed_s imissed rx_nombuf ring).
-run_tunnelscope() {
-  local workers="$1" prefix="tsbench-ts$1-$$" cfg="$tmp/live.toml" summary="$tmp/summary-$1.json"
-  local log="$tmp/tunnelscope-$1.log"
-  prefixes+=("$prefix")
-  replay_setup "$cfg" "$capture" "$workers" "$dispatch" "$mbufs" "$mem_mb" "$prefix" "${cpu_list[@]}"
-  if ! timeout $((seconds + 300)) "$binary" run -c "$cfg" "${model_args[@]}" "${eal_args[@]}" --workers "$workers" \
-    -o /dev/null --duration "${seconds}s" --summary "$summary" >"$log" 2>&1; then
-    tail -n 30 "$log" >&2
-    die "tunnelscope run --workers $workers failed (log above)"
-  fi
-  [[ -s "$summary" ]] || die "tunnelscope run --workers $workers wrote no summary to $summary"
-  local fields
-  fields="$(python3 - "$summary" <<'EOF'
-import json, sys
-with open(sys.argv[1]) as f:
-    s = json.load(f)
-d = s.get("drops", {})
-# Packets a ring dropped were received but not processed: they do not count.
-print(s["rx_packets"] - d.get("ring", 0), s["elapsed_s"], d.get("imissed", 0), d.get("rx_nombuf", 0), d.get("ring", 0))
-EOF
-)" || die "cannot read rx_packets/elapsed_s from $summary: $(head -c 300 "$summary")"
-  read -r -a ts <<<"$fields"
-}
+run_tunnelscope() { replay_run "$binary" "$1" "$dispatch"; }
 
 echo "capture $capture: $packets packets; ${seconds}s per run; CPUs $cpus; $mbufs mbufs, ${mem_mb} MiB; model ${model:-none}"
 

@@ -46,13 +46,7 @@ need capinfos wireshark-common
 
 set_model_args "$repo_root/configs/model.json"
 
-tmp="$(mktemp -d)"
-prefixes=()
-cleanup() {
-  remove_eal_dirs "${prefixes[@]}"
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch
 
 tags=""
 if pkg-config --exists libdpdk 2>/dev/null; then

@@ -93,6 +93,47 @@ CFG
   done
 }
 
+# replay_run BINARY WORKERS DISPATCH runs `BINARY run` for $seconds on
+# net_pcap's replay of $capture (replay_setup, over the CPUs in cpu_list,
+# with $mbufs and $mem_mb from replay_pool, and model_args) and sets
+# ts=(processed packets, elapsed_s, imissed, rx_nombuf, ring drops) from
+# its summary; packets a ring dropped were received but not processed, so
+# they do not count. It writes its files under $tmp and adds its EAL file
+# prefix to prefixes, for the caller's cleanup (remove_eal_dirs).
+# shellcheck disable=SC2154,SC2034 # tmp, cpu_list and seconds are the caller's; ts is for it
+replay_run() {
+  local binary="$1" workers="$2" dispatch="$3" prefix="tsbench-ts$2-$$-${#prefixes[@]}"
+  local cfg="$tmp/live.toml" summary="$tmp/summary-$2.json" log="$tmp/tunnelscope-$2.log" fields
+  prefixes+=("$prefix")
+  replay_setup "$cfg" "$capture" "$workers" "$dispatch" "$mbufs" "$mem_mb" "$prefix" "${cpu_list[@]}"
+  rm -f "$summary"
+  if ! timeout $((seconds + 300)) "$binary" run -c "$cfg" "${model_args[@]}" "${eal_args[@]}" --workers "$workers" \
+    -o /dev/null --duration "${seconds}s" --summary "$summary" >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    die "$binary run --workers $workers failed (log above)"
+  fi
+  [[ -s "$summary" ]] || die "$binary run --workers $workers wrote no summary to $summary"
+  fields="$(python3 - "$summary" <<'EOF'
+import json, sys
+with open(sys.argv[1]) as f:
+    s = json.load(f)
+d = s.get("drops", {})
+print(s["rx_packets"] - d.get("ring", 0), s["elapsed_s"], d.get("imissed", 0), d.get("rx_nombuf", 0), d.get("ring", 0))
+EOF
+)" || die "cannot read rx_packets/elapsed_s from $summary: $(head -c 300 "$summary")"
+  read -r -a ts <<<"$fields"
+}
+
+# scratch sets tmp to a new temporary directory and prefixes to an empty
+# list of EAL file prefixes, and removes the directory and those prefixes'
+# runtime directories (remove_eal_dirs) when the script exits.
+# shellcheck disable=SC2034 # tmp and prefixes are the caller's
+scratch() {
+  tmp="$(mktemp -d)"
+  prefixes=()
+  trap 'remove_eal_dirs "${prefixes[@]}"; rm -rf "$tmp"' EXIT
+}
+
 # remove_eal_dirs PREFIX... removes what EAL left in its runtime directories
 # for each file prefix (--no-shconf still creates them). Where they are
 # follows DPDK's rule, as dpdk.RuntimeBase does: /var/run/dpdk for root,
@@ -125,7 +166,14 @@ allowed_cpus() {
 
 # median X...: the median of numbers (the mean of the middle two for an
 # even count).
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { median_to 2 "$@"; }
 
-# ratio A B: A/B to two decimals.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# median_to DIGITS X...: the median to DIGITS decimals.
+median_to() {
+  local d="$1"
+  shift
+  printf '%s\n' "$@" | sort -g | awk -v d="$d" '{ v[NR] = $1 } END { printf "%.*f", d, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio A B [DIGITS]: A/B to DIGITS decimals (default two).
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%.*f", d, a / b }'; }
