@@ -105,15 +105,10 @@ measure() {
   if ((live)); then
     ts=()
     replay_run "$1" "$live" "$dispatch"
-    m="$(awk -v n="${ts[0]}" -v t="${ts[1]}" 'BEGIN { printf "%.4f", n / t / 1e6 }')"
+    m="$(mpps "${ts[0]}" "${ts[1]}")"
     return
   fi
-  local start end
-  start="$(date +%s%N)"
-  taskset -c "$cpu" env GOMAXPROCS=1 "$1" classify "${model_args[@]}" -o /dev/null "$capture" >/dev/null 2>"$tmp/classify.log" ||
-    { tail -n 5 "$tmp/classify.log" >&2; die "$1 classify failed (log above)"; }
-  end="$(date +%s%N)"
-  m="$(awk -v ns="$((end - start))" 'BEGIN { printf "%.4f", ns / 1e9 }')"
+  m="$(time_run classify env GOMAXPROCS=1 "$1" classify "${model_args[@]}" -o /dev/null "$capture")"
 }
 
 echo "$prog: A $(basename "${pos[0]}"), B $(basename "${pos[1]}"); $rounds rounds of $what" >&2

@@ -141,8 +141,6 @@ lcore_map() {
   echo "$map"
 }
 
-mpps() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.3f", n / t / 1e6 }'; }
-
 # run_testpmd sets tp_rx. It and run_tunnelscope run in this shell, not in
 # $(...), so the EXIT trap sees their child and runtime directories.
 run_testpmd() {

@@ -91,22 +91,6 @@ packets="$(count_packets "$capture")"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-# time_run NAME CMD... runs CMD once on $cpu and prints its wall time in
-# seconds. A failing run aborts the benchmark: a crashed or erroring
-# program has no meaningful speed.
-time_run() {
-  local name="$1" start end
-  shift
-  start="$EPOCHREALTIME"
-  if ! taskset -c "$cpu" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then
-    echo "bench-offline.sh: $name failed: $*" >&2
-    tail -n 20 "$tmp/$name.err" >&2
-    exit 1
-  fi
-  end="$EPOCHREALTIME"
-  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f", b - a }'
-}
-
 # shorter A B prints the smaller of two times ("" counts as infinite).
 shorter() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
 

@@ -134,6 +134,26 @@ scratch() {
   trap 'remove_eal_dirs "${prefixes[@]}"; rm -rf "$tmp"' EXIT
 }
 
+# time_run NAME CMD... runs CMD once on $cpu, its output in $tmp/NAME.out
+# and .err, and prints its wall time in seconds. A failing run aborts the
+# benchmark: a crashed or erroring program has no meaningful speed.
+# shellcheck disable=SC2154 # cpu and tmp are the caller's
+time_run() {
+  local name="$1" start end
+  shift
+  start="$EPOCHREALTIME"
+  if ! taskset -c "$cpu" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then
+    echo "$prog: $name failed: $*" >&2
+    tail -n 20 "$tmp/$name.err" >&2
+    exit 1
+  fi
+  end="$EPOCHREALTIME"
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f", b - a }'
+}
+
+# mpps PACKETS SECONDS: the rate in millions of packets a second.
+mpps() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.3f", n / t / 1e6 }'; }
+
 # remove_eal_dirs PREFIX... removes what EAL left in its runtime directories
 # for each file prefix (--no-shconf still creates them). Where they are
 # follows DPDK's rule, as dpdk.RuntimeBase does: /var/run/dpdk for root,
