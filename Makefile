@@ -6,8 +6,11 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # The DPDK binding is built wherever libdpdk is installed (scripts/deps.sh
 # installs it); without it the binary still does everything but `run`.
-HAVE_DPDK := $(shell pkg-config --exists libdpdk 2>/dev/null && echo yes)
-TAGS := $(if $(HAVE_DPDK),dpdk,)
+# Deferred (=, not :=): on a fresh machine libdpdk appears only once the deps
+# recipe has run, after make has read this file, and a value fixed at read
+# time would build and test that first run without the binding.
+HAVE_DPDK = $(shell pkg-config --exists libdpdk 2>/dev/null && echo yes)
+TAGS = $(if $(HAVE_DPDK),dpdk,)
 SAMPLE := sample/tor.pcap
 SHARED ?= ../shared
 
@@ -25,12 +28,11 @@ build: deps
 # device replays it and prints every flow with its verdict, then a summary.
 # (Without DPDK, the same pipeline runs offline: classify.)
 run: build
-ifeq ($(HAVE_DPDK),yes)
-	$(BIN) run -c configs/sample-live.toml --exit-idle 1s -o - --summary bin/run-summary.json
-	@cat bin/run-summary.json
-else
-	$(BIN) classify -o - $(SAMPLE)
-endif
+	@if [ '$(HAVE_DPDK)' = yes ]; then \
+	  set -x; $(BIN) run -c configs/sample-live.toml --exit-idle 1s -o - --summary bin/run-summary.json && cat bin/run-summary.json; \
+	else \
+	  set -x; $(BIN) classify -o - $(SAMPLE); \
+	fi
 
 test: build test-go test-race lint
 
@@ -38,8 +40,12 @@ test: build test-go test-race lint
 # package runs once, under the race detector, in test-race.
 DPDK_PKGS := ./cmd/tunnelscope ./dataplane/dpdk ./dataplane/live
 
+# Without libdpdk the dpdk-tagged tests would not even compile in, and the
+# run would pass having tested no live path: deps.sh installs it, so its
+# absence here is an error, not a reason to test less.
 test-go:
-	$(GO) vet ./...
+	@[ '$(HAVE_DPDK)' = yes ] || { echo "make test: libdpdk not found by pkg-config after scripts/deps.sh; the live tests need it" >&2; exit 1; }
+	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) test -tags '$(TAGS)' -count=1 $(DPDK_PKGS)
 
 # The race detector over the pure-Go packages (cgo's lcore threads are out of its reach).
