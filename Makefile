@@ -42,8 +42,10 @@ DPDK_PKGS := ./cmd/tunnelscope ./dataplane/dpdk ./dataplane/live
 
 # Without libdpdk the dpdk-tagged tests would not even compile in, and the
 # run would pass having tested no live path: deps.sh installs it, so its
-# absence here is an error, not a reason to test less.
-test-go:
+# absence here is an error, not a reason to test less. Its own deps
+# prerequisite keeps that so under make -j, where test's prerequisites run
+# side by side.
+test-go: deps
 	@[ '$(HAVE_DPDK)' = yes ] || { echo "make test: libdpdk not found by pkg-config after scripts/deps.sh; the live tests need it" >&2; exit 1; }
 	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) test -tags '$(TAGS)' -count=1 $(DPDK_PKGS)
@@ -52,7 +54,7 @@ test-go:
 test-race:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /dataplane/dpdk)
 
-lint:
+lint: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	@bash scripts/lint.sh
 
