@@ -176,14 +176,14 @@ func (o *Offline) readFile(name string, i, files int, fn func(*pcapsrc.Source, [
 				return err
 			}
 			res.Frames += uint64(n)
+			fn(src, frames[:n])
 			if o.Progress != nil { // only a terminal shows progress: spare the loop elsewhere
-				for k := range frames[:n] {
+				for k := range frames[:n] { // still valid until the next NextBatch
 					bytes += uint64(len(frames[k].Data))
 				}
-			}
-			fn(src, frames[:n])
-			if o.Progress != nil && src.Frames()%progressEvery < uint64(n) {
-				o.Progress(name, i, files, src.Frames(), bytes, false)
+				if src.Frames()%progressEvery < uint64(n) {
+					o.Progress(name, i, files, src.Frames(), bytes, false)
+				}
 			}
 		}
 	})

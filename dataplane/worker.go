@@ -81,14 +81,6 @@ func countersFrom(a *[numCounters]atomic.Uint64) Counters {
 		a[5].Load(), a[6].Load(), a[7].Load(), a[8].Load(), a[9].Load()}
 }
 
-// slotState is the worker's own per-flow bookkeeping, read only for
-// snapshots. What every packet updates lives in the flow's Entry (frame
-// length extremes beside the byte counts) and features.Flow, so a packet
-// touches no cache line for it.
-type slotState struct {
-	windows int32 // histogram windows completed, for AtWindow numbering
-}
-
 // Worker runs the pipeline for the flows one thread owns.
 type Worker struct {
 	dec   packet.Decoder
@@ -99,11 +91,14 @@ type Worker struct {
 	cfg   Config
 	model *models.Forest
 
-	pkt      packet.Packet
-	key      flow.Key
-	rec      Record
-	vec      []float32
-	slots    []slotState // per flow-table slot, beside feats
+	pkt packet.Packet
+	key flow.Key
+	rec Record
+	vec []float32
+	// windows counts each slot's completed histogram windows, for
+	// AtWindow numbering; read only for snapshots. What every packet
+	// updates lives in the flow's Entry and features.Flow.
+	windows  []int32
 	nextTick int64
 
 	c   Counters
@@ -133,7 +128,7 @@ func NewWorker(cfg Config, sink Sink) (*Worker, error) {
 	}
 	w.table, w.fx = t, fx
 	w.feats = make([]features.Flow, t.Capacity())
-	w.slots = make([]slotState, t.Capacity())
+	w.windows = make([]int32, t.Capacity())
 	w.vec = make([]float32, 0, features.VectorLen)
 	return w, nil
 }
@@ -176,7 +171,7 @@ func (w *Worker) Decoded(p *packet.Packet, wireLen uint32, now int64) {
 	t := w.table.Now() // clamped: features never see time run backwards
 	if created {
 		w.fx.Start(f, k.Proto, t)
-		w.slots[slot].windows = 0
+		w.windows[slot] = 0
 	}
 	windowEnd := w.fx.Packet(f, dir == flow.Backward, t, p.IPLen, p.PayloadLen, p.TCPFlags)
 	if w.cfg.SnapPackets > 0 || w.cfg.SnapWindows {
@@ -190,8 +185,8 @@ func (w *Worker) snapshots(slot uint32, windowEnd bool) {
 		w.snapshot(slot, e, Snapshot{Kind: AtPackets, N: w.cfg.SnapPackets}, flow.EndEOF)
 	}
 	if w.cfg.SnapWindows && windowEnd {
-		w.slots[slot].windows++
-		w.snapshot(slot, e, Snapshot{Kind: AtWindow, N: int(w.slots[slot].windows)}, flow.EndEOF)
+		w.windows[slot]++
+		w.snapshot(slot, e, Snapshot{Kind: AtWindow, N: int(w.windows[slot])}, flow.EndEOF)
 	}
 }
 
@@ -288,6 +283,6 @@ func (w *Worker) EndFile() {
 // the per-slot bookkeeping. Histogram state is separate: it comes from the
 // feature pool, and only flows past features.HotPackets packets take it.
 func (w *Worker) BytesPerFlow() float64 {
-	perSlot := int(unsafe.Sizeof(features.Flow{})) + int(unsafe.Sizeof(slotState{}))
+	perSlot := int(unsafe.Sizeof(features.Flow{})) + int(unsafe.Sizeof(int32(0)))
 	return float64(w.table.Footprint())/float64(w.table.Capacity()) + float64(perSlot)
 }

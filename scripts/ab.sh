@@ -78,21 +78,12 @@ IFS=, read -r -a cpu_list <<<"$(allowed_cpus)"
 scratch
 
 if ((live)); then
-  if [[ -z "$capture" ]]; then
-    capture="$repo_root/.cache/bench-dataplane-32768-1518.pcap"
-    "$repo_root/scripts/merge-captures.sh" "$capture" 32768 1518
-  fi
-  [[ -f "$capture" ]] || die "capture '$capture' not found"
-  capture="$(cd "$(dirname "$capture")" && pwd)/$(basename "$capture")"
+  bench_capture bench-dataplane-32768-1518.pcap 32768 1518
   replay_pool "$(count_packets "$capture")"
   what="run --workers $live, ${seconds}s, dispatch $dispatch: Mpps processed"
 else
   need taskset util-linux
-  if [[ -z "$capture" ]]; then
-    capture="$repo_root/.cache/bench-offline-1000000.pcap"
-    "$repo_root/scripts/merge-captures.sh" "$capture" 1000000
-  fi
-  [[ -f "$capture" ]] || die "capture '$capture' not found"
+  bench_capture bench-offline-1000000.pcap 1000000
   settle_page_cache "$capture"
   cpu="${cpu:-${cpu_list[-1]}}"
   what="classify pinned to CPU $cpu: seconds"

@@ -95,12 +95,7 @@ for c in "${cpu_list[@]}"; do
   [[ -d "/sys/devices/system/cpu/cpu$c" ]] || die "CPU $c does not exist"
 done
 
-if [[ -z "$capture" ]]; then
-  capture="$repo_root/.cache/bench-dataplane-$min_packets-1518.pcap"
-  "$repo_root/scripts/merge-captures.sh" "$capture" "$min_packets" 1518
-fi
-[[ -f "$capture" ]] || die "capture '$capture' not found"
-capture="$(cd "$(dirname "$capture")" && pwd)/$(basename "$capture")"
+bench_capture "bench-dataplane-$min_packets-1518.pcap" "$min_packets" 1518
 case "$capture" in
   *,*|*=*) die "capture path '$capture' contains ',' or '=', which devargs cannot carry" ;;
 esac

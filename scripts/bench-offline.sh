@@ -76,11 +76,7 @@ need taskset util-linux
 need capinfos wireshark-common
 taskset -c "$cpu" true 2>/dev/null || die "cannot pin to CPU $cpu (allowed: $(taskset -pc $$ | sed 's/.*: //')); pick one with --cpu"
 
-if [[ -z "$capture" ]]; then
-  capture="$repo_root/.cache/bench-offline-$min_packets.pcap"
-  "$repo_root/scripts/merge-captures.sh" "$capture" "$min_packets"
-fi
-[[ -f "$capture" ]] || die "capture '$capture' not found"
+bench_capture "bench-offline-$min_packets.pcap" "$min_packets"
 
 ((peer_only)) || ensure_binary "time tunnelscope"
 set_model_args "$model"

@@ -65,11 +65,7 @@ need cg_annotate valgrind
 need capinfos wireshark-common
 ((peer)) && need ndpiReader libndpi-bin
 
-if [[ -z "$capture" ]]; then
-  capture="$repo_root/.cache/bench-offline-$min_packets.pcap"
-  "$repo_root/scripts/merge-captures.sh" "$capture" "$min_packets"
-fi
-[[ -f "$capture" ]] || die "capture '$capture' not found"
+bench_capture "bench-offline-$min_packets.pcap" "$min_packets"
 
 ensure_binary "count tunnelscope's instructions"
 

@@ -108,9 +108,9 @@ type links struct{ prev, next int32 }
 
 // Entry is one flow. It holds no pointers (see the package comment). It
 // fills two cache lines exactly: the first holds what the matching of a
-// packet reads (key, state) and the frame extremes, the second the
-// counters and list links, so a packet touches the same two lines for all
-// of its accounting.
+// packet reads (key, state), the frame extremes and the two times, the
+// second the counters and list links, so a packet touches the same two
+// lines for all of its accounting.
 type Entry struct {
 	Key      Key
 	FrameMin [2]uint16 // smallest frameLen per Dir, saturating at 65535; 65535 while a direction has no packet

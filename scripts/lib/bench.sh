@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Sourced by the benchmark scripts (bench-offline.sh, bench-dataplane.sh,
-# count-instructions.sh) and pgo.sh after they set repo_root; not run on
-# its own.
+# count-instructions.sh, ab.sh) and pgo.sh after they set repo_root; not
+# run on its own.
 # Messages carry the calling script's name.
 
 prog="${0##*/}"
@@ -22,6 +22,19 @@ ensure_binary() {
   echo "$prog: $binary missing, running make build" >&2
   make -C "$repo_root" build >&2 || die "make build failed; cannot $1"
   [[ -x "$binary" ]] || die "make build succeeded but did not produce $binary"
+}
+
+# bench_capture NAME MERGE-ARGS... sets capture, when it is empty, to
+# .cache/NAME, which scripts/merge-captures.sh builds from MERGE-ARGS
+# (MINPKTS [MAXFRAME]) or reuses; then checks that capture exists and
+# makes its path absolute (EAL device arguments need one).
+bench_capture() {
+  if [[ -z "$capture" ]]; then
+    capture="$repo_root/.cache/$1"
+    "$repo_root/scripts/merge-captures.sh" "$capture" "${@:2}"
+  fi
+  [[ -f "$capture" ]] || die "capture '$capture' not found"
+  capture="$(cd "$(dirname "$capture")" && pwd)/$(basename "$capture")"
 }
 
 # settle_page_cache FILE writes FILE back if dirty, drops it from the page
