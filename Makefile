@@ -11,17 +11,30 @@ LDFLAGS := -X main.version=$(VERSION)
 # time would build and test that first run without the binding.
 HAVE_DPDK = $(shell pkg-config --exists libdpdk 2>/dev/null && echo yes)
 TAGS = $(if $(HAVE_DPDK),dpdk,)
+# The C half of the binding (dataplane/dpdk/shim), which the dpdk build embeds
+# and loads only when `run` starts the EAL: see shim/api.h.
+SHIM := dataplane/dpdk/shim/libtsdpdk.so
+SHIM_SRC := dataplane/dpdk/shim/shim.c dataplane/dpdk/shim/api.h
 SAMPLE := sample/tor.pcap
 SHARED ?= ../shared
 
-.PHONY: all deps build run test test-go test-dpdk test-race lint bench fuzz model pgo clean
+.PHONY: all deps shim build run test test-go test-dpdk test-race lint bench fuzz model pgo clean
 
 all: build
 
 deps:
 	@bash scripts/deps.sh
 
-build: deps
+# Every target that builds with $(TAGS) needs the shim first: go:embed
+# refuses a missing file.
+shim: deps
+	@if [ '$(HAVE_DPDK)' = yes ]; then $(MAKE) --no-print-directory -q $(SHIM) || $(MAKE) --no-print-directory $(SHIM); fi
+
+$(SHIM): $(SHIM_SRC)
+	$(CC) -O2 -g -Wall -Wextra -fPIC -shared -fvisibility=hidden -Wno-deprecated-declarations \
+	  -Wl,-z,defs -Wl,-z,now $$(pkg-config --cflags libdpdk) -o $@ $< $$(pkg-config --libs libdpdk)
+
+build: shim
 	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tunnelscope
 
 # The main job on the bundled capture: the live appliance on DPDK's net_pcap
@@ -45,7 +58,7 @@ DPDK_PKGS := ./cmd/tunnelscope ./dataplane/dpdk ./dataplane/live
 # absence here is an error, not a reason to test less. Its own deps
 # prerequisite keeps that so under make -j, where test's prerequisites run
 # side by side.
-test-go: deps
+test-go: shim
 	@[ '$(HAVE_DPDK)' = yes ] || { echo "make test: libdpdk not found by pkg-config after scripts/deps.sh; the live tests need it" >&2; exit 1; }
 	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) test -tags '$(TAGS)' -count=1 $(DPDK_PKGS)
@@ -58,12 +71,12 @@ lint: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	@bash scripts/lint.sh
 
-bench:
+bench: shim
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchmem ./...
 
 # Refresh cmd/tunnelscope/default.pgo, the profile `go build` optimises the
 # binary with, from the offline and live benchmark workloads.
-pgo: deps
+pgo: shim
 	bash scripts/pgo.sh
 
 # A short fuzz of every parser of untrusted bytes, and of the feature
@@ -86,4 +99,4 @@ model: build
 	$(BIN) train -i .cache/shared-features.csv -o configs/model.json --trees 16 --max-depth 12 --seed 1 --balanced
 
 clean:
-	rm -rf bin .cache
+	rm -rf bin .cache $(SHIM)

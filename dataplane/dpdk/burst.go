@@ -18,52 +18,11 @@ package dpdk
 #include <stdlib.h>
 #include <stddef.h>
 #include <rte_cycles.h>
-#include <rte_errno.h>
-#include <rte_ethdev.h>
-#include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include "binding.h"
 
-// Burst arrays travel as integers: they are C memory, and an integer
-// argument spares cgo's pointer check.
-
-static uint16_t ts_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n) {
-	return rte_eth_rx_burst(port, q, (struct rte_mbuf **)pkts, n);
-}
-
-// ts_free_rx_burst fuses the release of ndone finished mbufs at done (the
-// previous burst's, in pkts itself, or a list of another array) with the
-// next receive into pkts and a TSC reading, stored in the slot past the
-// burst's n: one cgo crossing per burst instead of three.
-static uint16_t ts_free_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t done, unsigned ndone) {
-	struct rte_mbuf **p = (struct rte_mbuf **)pkts;
-	if (ndone > 0)
-		rte_pktmbuf_free_bulk((struct rte_mbuf **)done, ndone);
-	uint16_t nb = rte_eth_rx_burst(port, q, p, n);
-	*(uint64_t *)&p[n] = rte_rdtsc();
-	return nb;
-}
-
-static uint16_t ts_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n) {
-	return rte_eth_tx_burst(port, q, (struct rte_mbuf **)pkts, n);
-}
-
-static void ts_free_bulk(uintptr_t pkts, unsigned n) {
-	rte_pktmbuf_free_bulk((struct rte_mbuf **)pkts, n);
-}
-
+// rte_rdtsc is all header: it needs no library.
 static uint64_t ts_rdtsc(void) { return rte_rdtsc(); }
-
-static int ts_dynfield_lookup(const char *name, int *err) {
-	int rc = rte_mbuf_dynfield_lookup(name, NULL);
-	*err = rc < 0 ? rte_errno : 0;
-	return rc;
-}
-
-static int ts_dynflag_lookup(const char *name, int *err) {
-	int rc = rte_mbuf_dynflag_lookup(name, NULL);
-	*err = rc < 0 ? rte_errno : 0;
-	return rc;
-}
 
 // Offsets of the mbuf fields Go reads directly. Several sit in anonymous
 // unions that cgo cannot name, so C computes them.
@@ -306,6 +265,9 @@ func LookupTimestampDynfield() (Dynfield, error) {
 }
 
 func dynLookup(name string, flag bool) (int, error) {
+	if !loaded() {
+		return 0, fmt.Errorf("mbuf dynamic field %q: lookup: %w", name, ErrNotInitialised)
+	}
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	var e C.int
@@ -325,4 +287,9 @@ func dynLookup(name string, flag bool) (int, error) {
 func TSC() uint64 { return uint64(C.ts_rdtsc()) }
 
 // TSCHz is the TSC frequency DPDK measured at start-up.
-func TSCHz() uint64 { return uint64(C.rte_get_tsc_hz()) }
+func TSCHz() uint64 {
+	if !loaded() {
+		return 0
+	}
+	return uint64(C.ts_get_tsc_hz())
+}

@@ -4,39 +4,16 @@ package dpdk
 
 /*
 #cgo pkg-config: libdpdk
-#cgo CFLAGS: -D_GNU_SOURCE -Wno-deprecated-declarations
+#cgo CFLAGS: -Wno-deprecated-declarations
 #include <stdlib.h>
-#include <pthread.h>
-#include <sched.h>
-#include <rte_eal.h>
-#include <rte_errno.h>
-#include <rte_lcore.h>
-#include <rte_launch.h>
-#include <rte_memory.h>
-
-// ts_eal_init reads rte_errno in the same C call because it is thread-local
-// and a goroutine may change OS threads between two cgo calls. It restores
-// the calling thread's CPU affinity afterwards: rte_eal_init pins it to the
-// main lcore's CPUs, and every thread the Go runtime later clones from this
-// one would inherit that pin.
-static int ts_eal_init(int argc, char **argv, int *err) {
-	cpu_set_t saved;
-	int have = pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) == 0;
-	int rc = rte_eal_init(argc, argv);
-	*err = rc < 0 ? rte_errno : 0;
-	if (have)
-		pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
-	return rc;
-}
-
-static unsigned ts_lcore_id(void) { return rte_lcore_id(); }
+#include "binding.h"
 
 extern int tsLcoreTrampoline(uintptr_t handle);
 
 static int ts_lcore_entry(void *arg) { return tsLcoreTrampoline((uintptr_t)arg); }
 
 static int ts_remote_launch(uintptr_t handle, unsigned lcore) {
-	return rte_eal_remote_launch(ts_lcore_entry, (void *)handle, lcore);
+	return ts_eal_remote_launch(ts_lcore_entry, (void *)handle, lcore);
 }
 */
 import "C"
@@ -68,6 +45,9 @@ func EALInit(args []string) (int, error) {
 	if len(args) == 0 {
 		return 0, fmt.Errorf("eal init: no arguments (args[0] must be the program name): %w", ErrInvalid)
 	}
+	if err := loadShim(); err != nil {
+		return 0, fmt.Errorf("eal init: %w", err)
+	}
 	if !ealUp.CompareAndSwap(false, true) {
 		return 0, fmt.Errorf("eal init: %w", ErrAlready)
 	}
@@ -90,7 +70,7 @@ func EALCleanup() error {
 	if !ealUp.Load() {
 		return fmt.Errorf("eal cleanup: %w", ErrNotInitialised)
 	}
-	if err := errno(int(C.rte_eal_cleanup())); err != nil {
+	if err := errno(int(C.ts_eal_cleanup())); err != nil {
 		return fmt.Errorf("eal cleanup: %w", err)
 	}
 	return nil
@@ -116,24 +96,47 @@ func RuntimeBase() string {
 // threads. In Go it is meaningful inside a function started by LaunchOnLcore
 // (which stays on its lcore thread) or on a goroutine locked to the thread
 // that called EALInit.
-func LcoreID() uint { return uint(C.ts_lcore_id()) }
+func LcoreID() uint {
+	if !loaded() {
+		return LcoreIDAny
+	}
+	return uint(C.ts_lcore_id())
+}
 
 // SocketID is the NUMA socket of the calling lcore, SocketIDAny off the EAL
 // threads.
-func SocketID() int { return int(int32(C.rte_socket_id())) }
+func SocketID() int {
+	if !loaded() {
+		return SocketIDAny
+	}
+	return int(int32(C.ts_socket_id()))
+}
 
 // LcoreSocketID is the NUMA socket of lcore.
-func LcoreSocketID(lcore uint) int { return int(int32(C.rte_lcore_to_socket_id(C.uint(lcore)))) }
+func LcoreSocketID(lcore uint) int {
+	if !loaded() {
+		return SocketIDAny
+	}
+	return int(int32(C.ts_lcore_to_socket_id(C.uint(lcore))))
+}
 
 // MainLcore is the lcore of the thread that called EALInit.
-func MainLcore() uint { return uint(C.rte_get_main_lcore()) }
+func MainLcore() uint {
+	if !loaded() {
+		return LcoreIDAny
+	}
+	return uint(C.ts_get_main_lcore())
+}
 
 // Lcores lists the enabled worker lcores, the main lcore excluded, in order.
 func Lcores() []uint {
 	var ls []uint
-	main := C.rte_get_main_lcore()
+	if !loaded() {
+		return nil
+	}
+	main := C.ts_get_main_lcore()
 	for i := C.uint(0); i < C.RTE_MAX_LCORE; i++ {
-		if i != main && C.rte_lcore_is_enabled(i) != 0 {
+		if i != main && C.ts_lcore_is_enabled(i) != 0 {
 			ls = append(ls, uint(i))
 		}
 	}
@@ -159,7 +162,10 @@ var lcoreRuns struct {
 // fn runs it holds a Go P; see EnsureGOMAXPROCS. A panic in fn is recovered
 // and reported by WaitLcore rather than killing the process.
 func LaunchOnLcore(lcore uint, fn func()) error {
-	if lcore >= C.RTE_MAX_LCORE || C.rte_lcore_is_enabled(C.uint(lcore)) == 0 || lcore == MainLcore() {
+	if !loaded() {
+		return fmt.Errorf("lcore %d: launch: %w", lcore, ErrNotInitialised)
+	}
+	if lcore >= C.RTE_MAX_LCORE || C.ts_lcore_is_enabled(C.uint(lcore)) == 0 || lcore == MainLcore() {
 		return fmt.Errorf("lcore %d: launch: not an enabled worker lcore: %w", lcore, ErrInvalid)
 	}
 	lcoreRuns.Lock()
@@ -186,7 +192,10 @@ func WaitLcore(lcore uint) error {
 	if lcore >= C.RTE_MAX_LCORE {
 		return fmt.Errorf("lcore %d: wait: %w", lcore, ErrInvalid)
 	}
-	C.rte_eal_wait_lcore(C.uint(lcore))
+	if !loaded() {
+		return nil
+	}
+	C.ts_eal_wait_lcore(C.uint(lcore))
 	lcoreRuns.Lock()
 	defer lcoreRuns.Unlock()
 	r := &lcoreRuns.runs[lcore]
@@ -199,7 +208,11 @@ func WaitLcore(lcore uint) error {
 
 // WaitAllLcores blocks until every worker lcore is idle. Panics stay recorded
 // for WaitLcore to report.
-func WaitAllLcores() { C.rte_eal_mp_wait_lcore() }
+func WaitAllLcores() {
+	if loaded() {
+		C.ts_eal_mp_wait_lcore()
+	}
+}
 
 // EnsureGOMAXPROCS raises GOMAXPROCS to at least pollers+1 and returns the
 // value now in force. Each lcore running a Go polling loop holds a P and never

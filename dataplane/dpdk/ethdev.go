@@ -6,39 +6,7 @@ package dpdk
 #cgo pkg-config: libdpdk
 #cgo CFLAGS: -Wno-deprecated-declarations
 #include <stdlib.h>
-#include <string.h>
-#include <rte_ethdev.h>
-
-// ts_configure builds rte_eth_conf in C: it holds a key pointer, and a Go
-// struct holding a Go pointer may not be handed to C.
-static int ts_configure(uint16_t port, uint16_t nrx, uint16_t ntx, int rss,
-		uint8_t *key, uint8_t keylen, uint64_t hf, uint64_t offloads, uint32_t mtu) {
-	struct rte_eth_conf conf;
-	memset(&conf, 0, sizeof(conf));
-	conf.rxmode.mq_mode = rss ? RTE_ETH_MQ_RX_RSS : RTE_ETH_MQ_RX_NONE;
-	conf.rxmode.offloads = offloads;
-	conf.rxmode.mtu = mtu;
-	conf.rx_adv_conf.rss_conf.rss_key = key;
-	conf.rx_adv_conf.rss_conf.rss_key_len = keylen;
-	conf.rx_adv_conf.rss_conf.rss_hf = hf;
-	return rte_eth_dev_configure(port, nrx, ntx, &conf);
-}
-
-static int ts_rss_hash_update(uint16_t port, uint8_t *key, uint8_t keylen, uint64_t hf) {
-	struct rte_eth_rss_conf c = { .rss_key = key, .rss_key_len = keylen, .rss_hf = hf };
-	return rte_eth_dev_rss_hash_update(port, &c);
-}
-
-static int ts_rss_hash_get(uint16_t port, uint8_t *key, uint8_t keylen, uint64_t *hf) {
-	struct rte_eth_rss_conf c = { .rss_key = key, .rss_key_len = keylen };
-	int rc = rte_eth_dev_rss_hash_conf_get(port, &c);
-	*hf = c.rss_hf;
-	return rc;
-}
-
-static uint16_t ts_next_port(uint16_t from) {
-	return (uint16_t)rte_eth_find_next_owned_by(from, RTE_ETH_DEV_NO_OWNER);
-}
+#include "binding.h"
 */
 import "C"
 
@@ -105,11 +73,19 @@ type Stats struct {
 }
 
 // PortCount is the number of usable ports.
-func PortCount() int { return int(C.rte_eth_dev_count_avail()) }
+func PortCount() int {
+	if !loaded() {
+		return 0
+	}
+	return int(C.ts_eth_dev_count_avail())
+}
 
 // Ports lists the usable ports.
 func Ports() []Port {
 	var ps []Port
+	if !loaded() {
+		return nil
+	}
 	for p := C.ts_next_port(0); p < C.RTE_MAX_ETHPORTS; p = C.ts_next_port(p + 1) {
 		ps = append(ps, Port(p))
 	}
@@ -118,10 +94,13 @@ func Ports() []Port {
 
 // PortByName finds a port by device name, e.g. "net_pcap0" or a PCI address.
 func PortByName(name string) (Port, error) {
+	if !loaded() {
+		return 0, fmt.Errorf("port %q: lookup: %w", name, ErrNotInitialised)
+	}
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	var id C.uint16_t
-	if err := errno(int(C.rte_eth_dev_get_port_by_name(cname, &id))); err != nil {
+	if err := errno(int(C.ts_eth_dev_get_port_by_name(cname, &id))); err != nil {
 		return 0, fmt.Errorf("port %q: lookup: %w", name, err)
 	}
 	return Port(id), nil
@@ -129,12 +108,15 @@ func PortByName(name string) (Port, error) {
 
 // Info describes the device behind the port.
 func (p Port) Info() (DevInfo, error) {
+	if !loaded() {
+		return DevInfo{}, fmt.Errorf("port %d: info: %w", p, ErrNotInitialised)
+	}
 	var di C.struct_rte_eth_dev_info
-	if err := errno(int(C.rte_eth_dev_info_get(C.uint16_t(p), &di))); err != nil {
+	if err := errno(int(C.ts_eth_dev_info_get(C.uint16_t(p), &di))); err != nil {
 		return DevInfo{}, fmt.Errorf("port %d: info: %w", p, err)
 	}
 	var name [C.RTE_ETH_NAME_MAX_LEN]C.char
-	if err := errno(int(C.rte_eth_dev_get_name_by_port(C.uint16_t(p), &name[0]))); err != nil {
+	if err := errno(int(C.ts_eth_dev_get_name_by_port(C.uint16_t(p), &name[0]))); err != nil {
 		return DevInfo{}, fmt.Errorf("port %d: name: %w", p, err)
 	}
 	return DevInfo{
@@ -152,7 +134,12 @@ func (p Port) Info() (DevInfo, error) {
 }
 
 // SocketID is the NUMA socket of the device, SocketIDAny if unknown.
-func (p Port) SocketID() int { return int(C.rte_eth_dev_socket_id(C.uint16_t(p))) }
+func (p Port) SocketID() int {
+	if !loaded() {
+		return SocketIDAny
+	}
+	return int(C.ts_eth_dev_socket_id(C.uint16_t(p)))
+}
 
 // Configure sets nrx receive and ntx transmit queues. RSS that the device
 // cannot do at all is an error (ErrNotSupported) rather than silently off,
@@ -221,7 +208,7 @@ func checkKey(info DevInfo, key []byte) error {
 
 // RxqSetup sets up receive queue q with nDesc descriptors, filled from mp.
 func (p Port) RxqSetup(q uint16, nDesc uint16, socket int, mp *Mempool) error {
-	rc := C.rte_eth_rx_queue_setup(C.uint16_t(p), C.uint16_t(q), C.uint16_t(nDesc), C.uint(socket), nil, mp.mp)
+	rc := C.ts_eth_rx_queue_setup(C.uint16_t(p), C.uint16_t(q), C.uint16_t(nDesc), C.uint(socket), nil, mp.mp)
 	if err := errno(int(rc)); err != nil {
 		return fmt.Errorf("port %d: rx queue %d setup: %w", p, q, err)
 	}
@@ -230,7 +217,10 @@ func (p Port) RxqSetup(q uint16, nDesc uint16, socket int, mp *Mempool) error {
 
 // TxqSetup sets up transmit queue q with nDesc descriptors.
 func (p Port) TxqSetup(q uint16, nDesc uint16, socket int) error {
-	rc := C.rte_eth_tx_queue_setup(C.uint16_t(p), C.uint16_t(q), C.uint16_t(nDesc), C.uint(socket), nil)
+	if !loaded() {
+		return fmt.Errorf("port %d: tx queue setup: %w", p, ErrNotInitialised)
+	}
+	rc := C.ts_eth_tx_queue_setup(C.uint16_t(p), C.uint16_t(q), C.uint16_t(nDesc), C.uint(socket), nil)
 	if err := errno(int(rc)); err != nil {
 		return fmt.Errorf("port %d: tx queue %d setup: %w", p, q, err)
 	}
@@ -239,7 +229,10 @@ func (p Port) TxqSetup(q uint16, nDesc uint16, socket int) error {
 
 // Start starts the port's queues.
 func (p Port) Start() error {
-	if err := errno(int(C.rte_eth_dev_start(C.uint16_t(p)))); err != nil {
+	if !loaded() {
+		return fmt.Errorf("port %d: start: %w", p, ErrNotInitialised)
+	}
+	if err := errno(int(C.ts_eth_dev_start(C.uint16_t(p)))); err != nil {
 		return fmt.Errorf("port %d: start: %w", p, err)
 	}
 	return nil
@@ -247,7 +240,10 @@ func (p Port) Start() error {
 
 // Stop stops the port; no lcore may still poll it.
 func (p Port) Stop() error {
-	if err := errno(int(C.rte_eth_dev_stop(C.uint16_t(p)))); err != nil {
+	if !loaded() {
+		return fmt.Errorf("port %d: stop: %w", p, ErrNotInitialised)
+	}
+	if err := errno(int(C.ts_eth_dev_stop(C.uint16_t(p)))); err != nil {
 		return fmt.Errorf("port %d: stop: %w", p, err)
 	}
 	return nil
@@ -255,7 +251,10 @@ func (p Port) Stop() error {
 
 // Close releases a stopped port; its id is then invalid.
 func (p Port) Close() error {
-	if err := errno(int(C.rte_eth_dev_close(C.uint16_t(p)))); err != nil {
+	if !loaded() {
+		return fmt.Errorf("port %d: close: %w", p, ErrNotInitialised)
+	}
+	if err := errno(int(C.ts_eth_dev_close(C.uint16_t(p)))); err != nil {
 		return fmt.Errorf("port %d: close: %w", p, err)
 	}
 	return nil
@@ -263,11 +262,14 @@ func (p Port) Close() error {
 
 // Promiscuous turns promiscuous mode on or off.
 func (p Port) Promiscuous(on bool) error {
+	if !loaded() {
+		return fmt.Errorf("port %d: promiscuous: %w", p, ErrNotInitialised)
+	}
 	var rc C.int
 	if on {
-		rc = C.rte_eth_promiscuous_enable(C.uint16_t(p))
+		rc = C.ts_eth_promiscuous_enable(C.uint16_t(p))
 	} else {
-		rc = C.rte_eth_promiscuous_disable(C.uint16_t(p))
+		rc = C.ts_eth_promiscuous_disable(C.uint16_t(p))
 	}
 	if err := errno(int(rc)); err != nil {
 		return fmt.Errorf("port %d: promiscuous %t: %w", p, on, err)
@@ -277,8 +279,11 @@ func (p Port) Promiscuous(on bool) error {
 
 // Stats reads the port's basic counters.
 func (p Port) Stats() (Stats, error) {
+	if !loaded() {
+		return Stats{}, fmt.Errorf("port %d: stats: %w", p, ErrNotInitialised)
+	}
 	var s C.struct_rte_eth_stats
-	if err := errno(int(C.rte_eth_stats_get(C.uint16_t(p), &s))); err != nil {
+	if err := errno(int(C.ts_eth_stats_get(C.uint16_t(p), &s))); err != nil {
 		return Stats{}, fmt.Errorf("port %d: stats: %w", p, err)
 	}
 	return Stats{
@@ -290,7 +295,10 @@ func (p Port) Stats() (Stats, error) {
 
 // StatsReset zeroes the port's basic counters.
 func (p Port) StatsReset() error {
-	if err := errno(int(C.rte_eth_stats_reset(C.uint16_t(p)))); err != nil {
+	if !loaded() {
+		return fmt.Errorf("port %d: stats reset: %w", p, ErrNotInitialised)
+	}
+	if err := errno(int(C.ts_eth_stats_reset(C.uint16_t(p)))); err != nil {
 		return fmt.Errorf("port %d: stats reset: %w", p, err)
 	}
 	return nil
@@ -298,16 +306,19 @@ func (p Port) StatsReset() error {
 
 // Xstats reads the driver's extended counters by name.
 func (p Port) Xstats() (map[string]uint64, error) {
-	n := C.rte_eth_xstats_get_names(C.uint16_t(p), nil, 0)
+	if !loaded() {
+		return nil, fmt.Errorf("port %d: xstats: %w", p, ErrNotInitialised)
+	}
+	n := C.ts_eth_xstats_get_names(C.uint16_t(p), nil, 0)
 	if n < 0 {
 		return nil, fmt.Errorf("port %d: xstats names: %w", p, errno(int(n)))
 	}
 	names := make([]C.struct_rte_eth_xstat_name, n+1)
 	vals := make([]C.struct_rte_eth_xstat, n+1)
-	if got := C.rte_eth_xstats_get_names(C.uint16_t(p), &names[0], C.uint(n)); got != n {
+	if got := C.ts_eth_xstats_get_names(C.uint16_t(p), &names[0], C.uint(n)); got != n {
 		return nil, fmt.Errorf("port %d: xstats names: got %d of %d: %w", p, got, n, ErrIO)
 	}
-	got := C.rte_eth_xstats_get(C.uint16_t(p), &vals[0], C.uint(n))
+	got := C.ts_eth_xstats_get(C.uint16_t(p), &vals[0], C.uint(n))
 	if got < 0 || got > n {
 		return nil, fmt.Errorf("port %d: xstats: got %d of %d: %w", p, got, n, ErrIO)
 	}
@@ -381,7 +392,7 @@ func (p Port) RetaUpdate(queues []uint16) error {
 		g.mask = ^C.uint64_t(0)
 		g.reta[i%C.RTE_ETH_RETA_GROUP_SIZE] = C.uint16_t(queues[i%len(queues)])
 	}
-	if err := errno(int(C.rte_eth_dev_rss_reta_update(C.uint16_t(p), &conf[0], C.uint16_t(info.RetaSize)))); err != nil {
+	if err := errno(int(C.ts_eth_dev_rss_reta_update(C.uint16_t(p), &conf[0], C.uint16_t(info.RetaSize)))); err != nil {
 		return fmt.Errorf("port %d: reta update: %w", p, err)
 	}
 	return nil
@@ -400,7 +411,7 @@ func (p Port) Reta() ([]uint16, error) {
 	for i := range conf {
 		conf[i].mask = ^C.uint64_t(0)
 	}
-	if err := errno(int(C.rte_eth_dev_rss_reta_query(C.uint16_t(p), &conf[0], C.uint16_t(info.RetaSize)))); err != nil {
+	if err := errno(int(C.ts_eth_dev_rss_reta_query(C.uint16_t(p), &conf[0], C.uint16_t(info.RetaSize)))); err != nil {
 		return nil, fmt.Errorf("port %d: reta query: %w", p, err)
 	}
 	t := make([]uint16, info.RetaSize)

@@ -6,17 +6,7 @@ package dpdk
 #cgo pkg-config: libdpdk
 #cgo CFLAGS: -Wno-deprecated-declarations
 #include <stdlib.h>
-#include <rte_errno.h>
-#include <rte_mbuf.h>
-#include <rte_mempool.h>
-
-// rte_errno is thread-local: read it in the failing call's own C call.
-static struct rte_mempool *ts_pool_create(const char *name, unsigned n, unsigned cache,
-		uint16_t room, int socket, int *err) {
-	struct rte_mempool *mp = rte_pktmbuf_pool_create(name, n, cache, 0, room, socket);
-	*err = mp == NULL ? rte_errno : 0;
-	return mp;
-}
+#include "binding.h"
 */
 import "C"
 
@@ -45,6 +35,9 @@ type Mempool struct {
 // segment holds dataRoom-MbufHeadroom bytes of packet; longer frames arrive
 // as chained segments. Names are process-wide: two pools cannot share one.
 func CreateMbufPool(name string, n uint32, cache uint32, dataRoom uint16, socket int) (*Mempool, error) {
+	if !loaded() {
+		return nil, fmt.Errorf("mempool %q: create: %w", name, ErrNotInitialised)
+	}
 	if dataRoom <= MbufHeadroom {
 		return nil, fmt.Errorf("mempool %q: create: data room %d leaves no room after the %d-byte headroom: %w",
 			name, dataRoom, MbufHeadroom, ErrInvalid)
@@ -63,17 +56,17 @@ func CreateMbufPool(name string, n uint32, cache uint32, dataRoom uint16, socket
 // and no queue may still use it.
 func (m *Mempool) Free() {
 	if m.mp != nil {
-		C.rte_mempool_free(m.mp)
+		C.ts_mempool_free(m.mp)
 		m.mp = nil
 	}
 }
 
 // InUse counts the mbufs taken out of the pool (held by queues, bursts or
 // lcore caches).
-func (m *Mempool) InUse() uint32 { return uint32(C.rte_mempool_in_use_count(m.mp)) }
+func (m *Mempool) InUse() uint32 { return uint32(C.ts_mempool_in_use_count(m.mp)) }
 
 // Avail counts the mbufs free in the pool, lcore caches included.
-func (m *Mempool) Avail() uint32 { return uint32(C.rte_mempool_avail_count(m.mp)) }
+func (m *Mempool) Avail() uint32 { return uint32(C.ts_mempool_avail_count(m.mp)) }
 
 // Name is the name the pool was created with.
 func (m *Mempool) Name() string { return m.name }
