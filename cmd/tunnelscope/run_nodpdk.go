@@ -17,6 +17,6 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 	}
-	fmt.Fprintln(stderr, "tunnelscope run: this binary was built without DPDK; rebuild with 'make build' (go build -tags dpdk) on a machine with libdpdk-dev")
+	fmt.Fprintln(stderr, "tunnelscope run: this binary was built without DPDK; rebuild with 'make build' (make shim, then go build -tags dpdk) on a machine with libdpdk-dev")
 	return 2
 }

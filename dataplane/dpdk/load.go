@@ -85,18 +85,11 @@ func loadShim() error {
 // openShim loads lib, an ELF shared object exporting the entry table, from
 // memory, and on success fills ts_dpdk.
 func openShim(lib []byte) error {
-	// A memory file keeps the library off the file system: nothing to
-	// install beside the binary, nothing left behind.
-	fd, err := unix.MemfdCreate("tunnelscope-dpdk", unix.MFD_CLOEXEC)
+	f, err := shimMemFile(lib)
 	if err != nil {
-		return fmt.Errorf("load DPDK binding: memfd: %w: %w", err, ErrNoBinding)
+		return fmt.Errorf("load DPDK binding: %w: %w", err, ErrNoBinding)
 	}
-	f := os.NewFile(uintptr(fd), "tunnelscope-dpdk")
-	if _, err := f.Write(lib); err != nil {
-		f.Close()
-		return fmt.Errorf("load DPDK binding: write: %w: %w", err, ErrNoBinding)
-	}
-	path := C.CString(fmt.Sprintf("/proc/self/fd/%d", fd))
+	path := C.CString(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
 	defer C.free(unsafe.Pointer(path))
 	var msg [512]C.char
 	if C.ts_load(path, &msg[0], C.size_t(len(msg))) != 0 {
@@ -109,4 +102,25 @@ func openShim(lib []byte) error {
 	shimFile = f
 	shim.loaded.Store(true)
 	return nil
+}
+
+// shimMemFile puts lib in a memory file, so nothing is installed beside
+// the binary or left behind. Kernels since 6.3 can be set
+// (vm.memfd_noexec) to make memory files unexecutable unless created with
+// MFD_EXEC, which older kernels refuse as unknown: ask for it, and
+// without it only where it is refused.
+func shimMemFile(lib []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate("tunnelscope-dpdk", unix.MFD_CLOEXEC|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.MemfdCreate("tunnelscope-dpdk", unix.MFD_CLOEXEC)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "tunnelscope-dpdk")
+	if _, err := f.Write(lib); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write memory file: %w", err)
+	}
+	return f, nil
 }
