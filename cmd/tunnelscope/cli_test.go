@@ -18,7 +18,7 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 func TestHelpAndVersion(t *testing.T) {
-	if code, out, _ := run(t, "--version"); code != 0 || !strings.HasPrefix(out, "tunnelscope ") {
+	if code, out, _ := run(t, "--version"); code != 0 || !strings.HasPrefix(out, "tunnelscope ") || !strings.Contains(out, "DPDK binding") {
 		t.Errorf("--version: %d %q", code, out)
 	}
 	if code, out, _ := run(t, "--help"); code != 0 || !strings.Contains(out, "classify") || !strings.Contains(out, "extract") {

@@ -14,10 +14,15 @@ import (
 	"github.com/tunnelscope/tunnelscope/control/config"
 	"github.com/tunnelscope/tunnelscope/control/export"
 	"github.com/tunnelscope/tunnelscope/control/reload"
+	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
 	"github.com/tunnelscope/tunnelscope/dataplane/live"
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
 	"github.com/tunnelscope/tunnelscope/models"
 )
+
+// bindingNote is what --version says about the live appliance: the DPDK
+// release the binding was built for, whose libraries run needs.
+var bindingNote = "DPDK binding for " + dpdk.BuiltVersion() + ", loaded by run"
 
 func runLive(args []string, stdout, stderr io.Writer) int {
 	var cfgPath, modelPath, out, summaryPath, metricsAddr string

@@ -7,6 +7,9 @@ import (
 	"io"
 )
 
+// bindingNote is what --version says about the live appliance.
+const bindingNote = "no DPDK binding: run is not available"
+
 // runLive explains how to get the live appliance: this binary was built
 // without the DPDK binding (no libdpdk at build time).
 func runLive(args []string, stdout, stderr io.Writer) int {

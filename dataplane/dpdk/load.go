@@ -10,6 +10,7 @@ package dpdk
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <rte_version.h>
 #include "binding.h"
 
 struct ts_api ts_dpdk;
@@ -56,6 +57,12 @@ import (
 //
 //go:embed shim/libtsdpdk.so
 var shimLibrary []byte
+
+// BuiltVersion is the DPDK release whose headers the binding was compiled
+// against; its libraries (same ABI) must be installed for run to load it.
+func BuiltVersion() string {
+	return fmt.Sprintf("%d.%02d.%d", C.RTE_VER_YEAR, C.RTE_VER_MONTH, C.RTE_VER_MINOR)
+}
 
 // ErrNoBinding is wrapped when the DPDK libraries cannot be loaded (DPDK is
 // not installed on this machine, or the embedded library is damaged).
