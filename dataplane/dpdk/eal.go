@@ -130,10 +130,10 @@ func MainLcore() uint {
 
 // Lcores lists the enabled worker lcores, the main lcore excluded, in order.
 func Lcores() []uint {
-	var ls []uint
 	if !loaded() {
 		return nil
 	}
+	var ls []uint
 	main := C.ts_get_main_lcore()
 	for i := C.uint(0); i < C.RTE_MAX_LCORE; i++ {
 		if i != main && C.ts_lcore_is_enabled(i) != 0 {
