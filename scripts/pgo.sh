@@ -51,6 +51,8 @@ scratch
 tags=""
 if pkg-config --exists libdpdk 2>/dev/null; then
   tags=dpdk
+  # The dpdk build embeds the binding's C half (go:embed needs the file).
+  make -C "$repo_root" --no-print-directory shim >&2
 fi
 # Without a profile, so the new one does not describe code the old one shaped.
 bin="$tmp/tunnelscope"
