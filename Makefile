@@ -55,9 +55,9 @@ DPDK_PKGS := ./cmd/tunnelscope ./dataplane/dpdk ./dataplane/live
 
 # Without libdpdk the dpdk-tagged tests would not even compile in, and the
 # run would pass having tested no live path: deps.sh installs it, so its
-# absence here is an error, not a reason to test less. Its own deps
-# prerequisite keeps that so under make -j, where test's prerequisites run
-# side by side.
+# absence here is an error, not a reason to test less. Its own prerequisite
+# (shim, which runs deps first) keeps that so under make -j, where test's
+# prerequisites run side by side.
 test-go: shim
 	@[ '$(HAVE_DPDK)' = yes ] || { echo "make test: libdpdk not found by pkg-config after scripts/deps.sh; the live tests need it" >&2; exit 1; }
 	$(GO) vet -tags '$(TAGS)' ./...
@@ -76,7 +76,7 @@ bench: shim
 
 # Refresh cmd/tunnelscope/default.pgo, the profile `go build` optimises the
 # binary with, from the offline and live benchmark workloads.
-pgo: shim
+pgo: deps
 	bash scripts/pgo.sh
 
 # A short fuzz of every parser of untrusted bytes, and of the feature

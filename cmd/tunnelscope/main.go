@@ -75,7 +75,7 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func printVersion(w io.Writer) { fmt.Fprintf(w, "tunnelscope %s (%s)\n", version, bindingNote) }
+func printVersion(w io.Writer) { fmt.Fprintf(w, "tunnelscope %s (%s)\n", version, bindingNote()) }
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "tunnelscope %s — traffic classification from packet sizes, timing and clear-text metadata\n\n", version)

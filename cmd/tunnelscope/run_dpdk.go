@@ -21,8 +21,9 @@ import (
 )
 
 // bindingNote is what --version says about the live appliance: the DPDK
-// release the binding was built for, whose libraries run needs.
-var bindingNote = "DPDK binding for " + dpdk.BuiltVersion() + ", loaded by run"
+// release the binding was built for, whose libraries run needs. A function,
+// so start-up does not format it for every other command.
+func bindingNote() string { return "DPDK binding for " + dpdk.BuiltVersion() + ", loaded by run" }
 
 func runLive(args []string, stdout, stderr io.Writer) int {
 	var cfgPath, modelPath, out, summaryPath, metricsAddr string

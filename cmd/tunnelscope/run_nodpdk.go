@@ -8,7 +8,7 @@ import (
 )
 
 // bindingNote is what --version says about the live appliance.
-const bindingNote = "no DPDK binding: run is not available"
+func bindingNote() string { return "no DPDK binding: run is not available" }
 
 // runLive explains how to get the live appliance: this binary was built
 // without the DPDK binding (no libdpdk at build time).

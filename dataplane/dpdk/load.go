@@ -26,11 +26,13 @@ static int ts_load(const char *path, char *msg, size_t n) {
 	const struct ts_api *api = dlsym(h, TS_API_SYMBOL);
 	if (api == NULL) {
 		snprintf(msg, n, "%s", dlerror());
+		dlclose(h);
 		return -1;
 	}
 	if (api->version != TS_API_VERSION || api->size != sizeof(struct ts_api)) {
 		snprintf(msg, n, "entry table version %u (%u bytes), this build wants %u (%zu bytes)",
 			api->version, api->size, TS_API_VERSION, sizeof(struct ts_api));
+		dlclose(h);
 		return -1;
 	}
 	memcpy(&ts_dpdk, api, sizeof(ts_dpdk));
@@ -72,10 +74,8 @@ var shim struct {
 	once   sync.Once
 	err    error
 	loaded atomic.Bool
+	file   *os.File // the memory file the binding was loaded from
 }
-
-// shimFile is the memory file the binding was loaded from.
-var shimFile *os.File
 
 // loaded reports whether the binding is in; the functions that may be
 // called at any time check it and answer as DPDK would with no EAL.
@@ -106,7 +106,7 @@ func openShim(lib []byte) error {
 	// The file stays open for good: the dynamic loader knows the library
 	// by its path, and a later dlopen of a reused descriptor number would
 	// otherwise be handed this library instead of the file it names.
-	shimFile = f
+	shim.file = f
 	shim.loaded.Store(true)
 	return nil
 }
