@@ -4,6 +4,9 @@ import (
 	"math"
 	"os"
 	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // mapMin is the smallest file Open maps: below it, the mapping's system
@@ -31,3 +34,19 @@ func mapFile(f *os.File) []byte {
 }
 
 func unmap(b []byte) { _ = syscall.Munmap(b) }
+
+var pageSize = uintptr(os.Getpagesize())
+
+// populate maps the pages b spans into the process, reading them from disk
+// if the page cache lacks them, and reports whether the kernel could
+// (MADV_POPULATE_READ is Linux 5.14's). The span is widened to whole pages,
+// as madvise needs: a mapping's pages belong to it entirely.
+func populate(b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	start, end := p&^(pageSize-1), (p+uintptr(len(b))+pageSize-1)&^(pageSize-1)
+	_, _, errno := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_POPULATE_READ)
+	return errno == 0
+}

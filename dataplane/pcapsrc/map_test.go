@@ -177,7 +177,8 @@ func TestGuardRepanics(t *testing.T) {
 
 // Pace fetches ahead of the frames handed out, paceMax bytes a call,
 // never past the file or more than prefetchDistance+paceMax beyond them,
-// up to the file's last paceMax bytes; it leaves a read source alone.
+// up to the file's last paceMax bytes, and only where populate has been
+// asked to map the pages; it leaves a read source alone.
 func TestPaceStaysAheadWithinBounds(t *testing.T) {
 	b, err := os.ReadFile("../../sample/tor.pcap")
 	if err != nil {
@@ -202,6 +203,9 @@ func TestPaceStaysAheadWithinBounds(t *testing.T) {
 			}
 			if in.ahead <= in.pos && in.pos <= len(in.buf)-paceMax {
 				t.Fatalf("ahead %d not past the parse position %d", in.ahead, in.pos)
+			}
+			if in.populated < in.ahead {
+				t.Fatalf("prefetched up to %d, populated only up to %d", in.ahead, in.populated)
 			}
 		}
 	}

@@ -1,0 +1,72 @@
+package pcapsrc
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// mappedKiB is the Rss of the mapping that starts at b's first byte: how
+// much of it the process's page tables map.
+func mappedKiB(t *testing.T, b []byte) int {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	start := fmt.Sprintf("%x-", uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, start) {
+			in = true
+			continue
+		}
+		if in && strings.HasPrefix(line, "Rss:") {
+			kib, err := strconv.Atoi(strings.Fields(line)[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kib
+		}
+	}
+	t.Fatalf("no mapping at %s in /proc/self/smaps", start)
+	return 0
+}
+
+// populate maps the pages it is given (and no fault is left for the
+// parser to take behind Pace's prefetch, which a fault would have dropped),
+// including a span that starts and ends inside pages.
+func TestPopulateMapsPages(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "capture")
+	const size = 8 << 20
+	if err := os.WriteFile(name, make([]byte, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := mapFile(f)
+	if b == nil {
+		t.Fatal("not mapped")
+	}
+	defer unmap(b)
+	if kib := mappedKiB(t, b); kib != 0 {
+		t.Fatalf("a new mapping has %d KiB mapped", kib)
+	}
+	if !populate(b[100 : size/2-100]) {
+		t.Fatal("populate failed")
+	}
+	if kib := mappedKiB(t, b); kib < size/2>>10 {
+		t.Errorf("%d KiB mapped after populating the first %d KiB", kib, size/2>>10)
+	}
+}
