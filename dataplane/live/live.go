@@ -195,9 +195,11 @@ type worker struct {
 	in     []*ring.SPSC[dispatched] // one per producer lcore (software dispatch)
 	from   []*worker                // the producer of each in ring
 	out    []*ring.SPSC[dispatched] // to each worker, nil for self
-	// pend holds a received burst's packets for each other worker until
-	// the burst is done (lcore-local).
-	pend   [][]dispatched
+	// stage holds a received burst's packets, decoded, and sel the
+	// indices into it of each worker's packets, this one's included,
+	// until the burst is done (lcore-local; see loop).
+	stage  []dispatched
+	sel    [][]uint16
 	events *ring.SPSC[dataplane.Record]
 	kick   chan<- struct{} // wakes the control loop to drain events now
 
@@ -223,7 +225,7 @@ type worker struct {
 // struct is pointer-free (the mbuf as a handle), so ring copies are plain
 // moves.
 type dispatched struct {
-	mbuf    uintptr // dpdk.Mbuf.Handle of the frame when !ok, else 0
+	mbuf    uintptr // dpdk.Mbuf.Handle of the frame; a receiver uses it only when !ok (the sender frees a decoded one)
 	t       int64
 	wireLen uint32
 	link    packet.LinkType

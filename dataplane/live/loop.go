@@ -94,7 +94,6 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	tickEvery := hz / 10
 	nextTick := clk.tsc0 + tickEvery
 	var lastPkt int64 // latest device timestamp this worker processed, ns
-	var d dispatched
 
 	freeLater := func(m dpdk.Mbuf) {
 		free.Set(nfree, m)
@@ -174,40 +173,49 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 				nfree = 0
 				tsc = rx.TSC()
 				tscNow = clk.ns(tsc)
+				// The burst is decoded whole first, each packet in place in
+				// stage and its index appended to its worker's selection:
+				// which worker is a coin toss per packet, and a branch on it
+				// mispredicted on half of them, each time only once the
+				// flow hash (a chain of multiplications) was done.
 				for i := 0; i < nb; i++ {
 					m := rx.Mbuf(i)
-					t := packetTime(m, qstamp, dyn, tscNow)
-					target, ok := dataplane.DispatchFrame(&dec, m.Frame(scratch), q.link, &d.pkt, n)
-					switch {
-					case target == wk.idx && ok:
-						wk.w.Decoded(&d.pkt, m.PktLen(), t)
-						done(m, t)
-					case target == wk.idx:
-						process(m, t, q.link) // did not decode: this lcore is worker 0
-					default:
-						d.t, d.wireLen, d.link, d.ok, d.mbuf = t, m.PktLen(), q.link, ok, 0
-						if ok {
-							freeLater(m) // the receiver has all it needs in d.pkt
-						} else {
-							d.mbuf = m.Handle()
-						}
-						wk.pend[target] = append(wk.pend[target], d)
+					st := &wk.stage[i]
+					target, ok := dataplane.DispatchFrame(&dec, m.Frame(scratch), q.link, &st.pkt, n)
+					st.t, st.wireLen, st.link, st.ok, st.mbuf = packetTime(m, qstamp, dyn, tscNow), m.PktLen(), q.link, ok, m.Handle()
+					wk.sel[target] = append(wk.sel[target], uint16(i))
+				}
+				// This worker's packets, in arrival order.
+				for _, i := range wk.sel[wk.idx] {
+					st := &wk.stage[i]
+					m := dpdk.MbufOf(st.mbuf)
+					if st.ok {
+						wk.w.Decoded(&st.pkt, st.wireLen, st.t)
+						done(m, st.t)
+					} else {
+						process(m, st.t, st.link) // did not decode: this lcore is worker 0
 					}
 				}
-				// The burst's packets for other lcores go into their rings
-				// in one copy each, not one packet's work apart (ring.PutN).
-				for tg, p := range wk.pend {
-					if len(p) == 0 {
+				wk.sel[wk.idx] = wk.sel[wk.idx][:0]
+				// Every other worker's go into its ring in one copy each,
+				// not one packet's work apart (ring.PutSel). A decoded
+				// packet travels as its decoded view, and its mbuf is
+				// freed here; one that did not decode travels as its mbuf.
+				for tg, sel := range wk.sel {
+					if len(sel) == 0 {
 						continue
 					}
-					k := wk.out[tg].PutN(p)
-					for i := k; i < len(p); i++ { // the ring was full
-						wk.dispatchDrops.Add(1)
-						if !p[i].ok {
-							freeLater(dpdk.MbufOf(p[i].mbuf))
+					k := wk.out[tg].PutSel(wk.stage, sel)
+					for j, i := range sel {
+						st := &wk.stage[i]
+						if j >= k { // the ring was full
+							wk.dispatchDrops.Add(1)
+						}
+						if st.ok || j >= k {
+							freeLater(dpdk.MbufOf(st.mbuf))
 						}
 					}
-					wk.pend[tg] = p[:0]
+					wk.sel[tg] = sel[:0]
 				}
 			}
 		}
@@ -219,8 +227,12 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 			}
 		}
 		for _, r := range wk.in {
-			for k := 0; k < popMax && r.Take(&d); k++ {
-				receive(&d)
+			for range popMax {
+				d := r.Next() // processed in its slot: no copy
+				if d == nil {
+					break
+				}
+				receive(d)
 			}
 			r.Release()
 		}

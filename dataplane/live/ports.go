@@ -130,12 +130,13 @@ func setupRings(o *Options, workers []*worker) error {
 			continue
 		}
 		src.out = make([]*ring.SPSC[dispatched], len(workers))
-		src.pend = make([][]dispatched, len(workers))
+		src.stage = make([]dispatched, o.Burst)
+		src.sel = make([][]uint16, len(workers))
 		for j, dst := range workers {
+			src.sel[j] = make([]uint16, 0, o.Burst)
 			if j == src.idx {
 				continue
 			}
-			src.pend[j] = make([]dispatched, 0, o.Burst)
 			r, err := ring.New[dispatched](o.DispatchRing)
 			if err != nil {
 				return fmt.Errorf("%w: dispatch ring: %w", ErrOptions, err)

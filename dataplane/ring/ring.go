@@ -2,8 +2,9 @@
 // channel between lcores (dispatch → worker, worker → control plane). It
 // takes no lock and allocates nothing after New.
 //
-// Threading: exactly one goroutine or lcore thread may produce (Put,
-// Publish, Push) and exactly one other may consume (Take, Release, Pop);
+// Threading: exactly one goroutine or lcore thread may produce (Put, PutN,
+// PutSel, Publish, Push) and exactly one other may consume (Take, Next,
+// Release, Pop);
 // Len and Cap are safe from anywhere.
 package ring
 
@@ -99,17 +100,37 @@ func (r *SPSC[T]) Put(v *T) bool {
 // together instead of one packet's work apart.
 func (r *SPSC[T]) PutN(src []T) int {
 	t := r.next
-	room := r.mask + 1 - (t - r.head)
-	if uint64(len(src)) > room {
-		r.head = r.head2.Load()
-		room = r.mask + 1 - (t - r.head)
-	}
-	n := min(len(src), int(room))
+	n := r.room(len(src))
 	for i := range src[:n] {
 		r.buf[(t+uint64(i))&r.mask] = src[i]
 	}
 	r.next = t + uint64(n)
 	return n
+}
+
+// PutSel is PutN of src[sel[0]], src[sel[1]], ...: it copies the longest
+// prefix of that selection that fits and returns its length. The live
+// dispatch decodes a burst into one array and sends each worker its
+// selection straight from there, without gathering it first.
+func (r *SPSC[T]) PutSel(src []T, sel []uint16) int {
+	t := r.next
+	n := r.room(len(sel))
+	for i, j := range sel[:n] {
+		r.buf[(t+uint64(i))&r.mask] = src[j]
+	}
+	r.next = t + uint64(n)
+	return n
+}
+
+// room is how many of want values fit, looking at the consumer's side
+// only when the cached view says too few do.
+func (r *SPSC[T]) room(want int) int {
+	room := r.mask + 1 - (r.next - r.head)
+	if uint64(want) > room {
+		r.head = r.head2.Load()
+		room = r.mask + 1 - (r.next - r.head)
+	}
+	return min(want, int(room))
 }
 
 // Publish shows the consumer everything Put so far.
@@ -151,7 +172,23 @@ func (r *SPSC[T]) Take(v *T) bool {
 	return true
 }
 
-// Release gives the producer back every slot Take read.
+// Next is Take without the copy: it returns the oldest published value in
+// its slot, or nil when nothing published is left, and moves past it. The
+// value stays valid, and the consumer's to read, until Release. Unlike
+// Take it leaves references in the slot for the producer to overwrite.
+func (r *SPSC[T]) Next() *T {
+	h := r.next2
+	if h == r.tail2 {
+		r.tail2 = r.tail.Load()
+		if h == r.tail2 {
+			return nil
+		}
+	}
+	r.next2 = h + 1
+	return &r.buf[h&r.mask]
+}
+
+// Release gives the producer back every slot Take or Next read.
 func (r *SPSC[T]) Release() {
 	if r.head2.Load() != r.next2 {
 		r.head2.Store(r.next2)

@@ -141,8 +141,9 @@ func TestPublishAndRelease(t *testing.T) {
 	}
 }
 
-// Batched ends on different goroutines, bursts of varying size: every
-// value arrives once, in order (run with -race).
+// Batched ends on different goroutines, bursts of varying size, taken by
+// Take and Next in turns: every value arrives once, in order (run with
+// -race).
 func TestConcurrentBatches(t *testing.T) {
 	produceAndConsume(func(r *SPSC[uint64], n uint64) {
 		for i, burst := uint64(0), uint64(1); i < n; burst = burst%37 + 1 {
@@ -161,7 +162,17 @@ func TestConcurrentBatches(t *testing.T) {
 		for batch := 1; want < n; batch = batch%29 + 1 {
 			got := 0
 			var v uint64
-			for ; got < batch && r.Take(&v); got++ {
+			next := batch%2 == 0 // Next and Take in turns
+			for ; got < batch; got++ {
+				if next {
+					p := r.Next()
+					if p == nil {
+						break
+					}
+					v = *p
+				} else if !r.Take(&v) {
+					break
+				}
 				if v != want {
 					t.Fatalf("got %d, want %d", v, want)
 				}
@@ -209,6 +220,59 @@ func TestPutN(t *testing.T) {
 	}
 }
 
+// Next hands out the published values in place, in order, and their slots
+// stay out of the producer's reach until Release.
+func TestNext(t *testing.T) {
+	r, _ := New[int](2)
+	if r.Next() != nil {
+		t.Fatal("Next of an empty ring")
+	}
+	r.PutN([]int{1, 2})
+	r.Publish()
+	a, b := r.Next(), r.Next()
+	if a == nil || b == nil || *a != 1 || *b != 2 || r.Next() != nil {
+		t.Fatalf("Next after putting 1, 2: %v %v", a, b)
+	}
+	if r.PutN([]int{3}) != 0 {
+		t.Fatal("a slot Next read went back to the producer before Release")
+	}
+	if *a != 1 {
+		t.Fatalf("value changed under Next's pointer: %d", *a)
+	}
+	r.Release()
+	if r.PutN([]int{3}) != 1 {
+		t.Fatal("no room after Release")
+	}
+	r.Publish()
+	if c := r.Next(); c == nil || *c != 3 {
+		t.Fatalf("Next after wrapping: %v", c)
+	}
+}
+
+func TestPutSel(t *testing.T) {
+	r, _ := New[int](4)
+	src := []int{10, 11, 12, 13, 14, 15}
+	if n := r.PutSel(src, []uint16{5, 0, 3}); n != 3 {
+		t.Fatalf("PutSel of 3 into an empty ring of 4: %d", n)
+	}
+	if n := r.PutSel(src, []uint16{1, 2}); n != 1 {
+		t.Fatalf("PutSel of 2 with room for 1: %d", n)
+	}
+	if n := r.PutSel(src, []uint16{4}); n != 0 {
+		t.Fatalf("PutSel into a full ring: %d", n)
+	}
+	r.Publish()
+	var v int
+	for _, want := range []int{15, 10, 13, 11} {
+		if !r.Take(&v) || v != want {
+			t.Fatalf("took %d, want %d", v, want)
+		}
+	}
+	if r.Take(&v) {
+		t.Fatal("Take beyond what was put")
+	}
+}
+
 // PutN batches against single Takes on another goroutine: every value
 // arrives once, in order (run with -race).
 func TestConcurrentPutN(t *testing.T) {
@@ -232,9 +296,11 @@ func TestConcurrentPutN(t *testing.T) {
 func TestPutNDoesNotAllocate(t *testing.T) {
 	r, _ := New[[4]uint64](64)
 	batch := make([][4]uint64, 32)
+	sel := []uint16{31, 0, 7}
 	var v [4]uint64
 	if a := testing.AllocsPerRun(1000, func() {
 		r.PutN(batch)
+		r.PutSel(batch, sel)
 		r.Publish()
 		for r.Take(&v) {
 		}
