@@ -197,7 +197,7 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 					}
 				}
 				wk.sel[wk.idx] = wk.sel[wk.idx][:0]
-				// Every other worker's go into its ring in one copy each,
+				// Every other worker's packets go into its ring in one copy,
 				// not one packet's work apart (ring.PutSel). A decoded
 				// packet travels as its decoded view, and its mbuf is
 				// freed here; one that did not decode travels as its mbuf.
