@@ -179,11 +179,6 @@ run_tunnelscope() { replay_run "$binary" "$1" "$dispatch"; }
 echo "capture $capture: $packets packets; ${seconds}s per run; CPUs $cpus; $mbufs mbufs, ${mem_mb} MiB; model ${model:-none}"
 
 below=0
-# Three decimals: with two, 0.4985 printed and passed as 0.50.
-goal() { # goal NAME VALUE MIN
-  echo "$1 ${2}x (goal >= ${3}x)"
-  if awk -v v="$2" -v g="$3" 'BEGIN { exit !(v < g) }'; then below=1; fi
-}
 # better A B: the larger of two rates.
 better() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 >= b + 0) ? a : b }'; }
 

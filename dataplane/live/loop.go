@@ -113,7 +113,8 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 		wk.w.Frame(frame, m.PktLen(), t, link)
 		done(m, t)
 	}
-	// receive handles what arrives over a dispatch ring.
+	// receive handles a dispatched packet, from a ring or this lcore's
+	// own burst; one that decoded leaves its mbuf to the dispatching lcore.
 	receive := func(d *dispatched) {
 		if !d.ok {
 			process(dpdk.MbufOf(d.mbuf), d.t, d.link)
@@ -185,15 +186,13 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 					st.t, st.wireLen, st.link, st.ok, st.mbuf = packetTime(m, qstamp, dyn, tscNow), m.PktLen(), q.link, ok, m.Handle()
 					wk.sel[target] = append(wk.sel[target], uint16(i))
 				}
-				// This worker's packets, in arrival order.
+				// This worker's packets, in arrival order (one that did not
+				// decode is worker 0's, which counts it).
 				for _, i := range wk.sel[wk.idx] {
 					st := &wk.stage[i]
-					m := dpdk.MbufOf(st.mbuf)
+					receive(st)
 					if st.ok {
-						wk.w.Decoded(&st.pkt, st.wireLen, st.t)
-						done(m, st.t)
-					} else {
-						process(m, st.t, st.link) // did not decode: this lcore is worker 0
+						freeLater(dpdk.MbufOf(st.mbuf))
 					}
 				}
 				wk.sel[wk.idx] = wk.sel[wk.idx][:0]

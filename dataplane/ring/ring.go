@@ -152,23 +152,19 @@ func (r *SPSC[T]) Push(v *T) bool {
 // Take copies the oldest published value into *v without giving its slot
 // back to the producer yet; false means nothing published is left.
 func (r *SPSC[T]) Take(v *T) bool {
-	h := r.next2
-	if h == r.tail2 {
-		r.tail2 = r.tail.Load()
-		if h == r.tail2 {
-			return false
-		}
+	p := r.Next()
+	if p == nil {
+		return false
 	}
-	*v = r.buf[h&r.mask]
+	*v = *p
 	if r.clear {
 		// Drop references so the GC can free them. Pointer-free slots
 		// are left as they are: a write would only pull the line into
 		// this core's cache in the modified state, and the producer's
 		// next write to it would then have to fetch it back.
 		var zero T
-		r.buf[h&r.mask] = zero
+		*p = zero
 	}
-	r.next2 = h + 1
 	return true
 }
 
