@@ -10,6 +10,7 @@ import (
 	"github.com/tunnelscope/tunnelscope/dataplane/flow"
 	"github.com/tunnelscope/tunnelscope/dataplane/packet"
 	"github.com/tunnelscope/tunnelscope/features"
+	"github.com/tunnelscope/tunnelscope/internal/hugepage"
 	"github.com/tunnelscope/tunnelscope/models"
 )
 
@@ -127,7 +128,7 @@ func NewWorker(cfg Config, sink Sink) (*Worker, error) {
 		return nil, fmt.Errorf("%w: features: %w", ErrConfig, err)
 	}
 	w.table, w.fx = t, fx
-	w.feats = make([]features.Flow, t.Capacity())
+	w.feats = hugepage.Make[features.Flow](t.Capacity())
 	w.windows = make([]int32, t.Capacity())
 	w.vec = make([]float32, 0, features.VectorLen)
 	return w, nil
@@ -152,6 +153,16 @@ func (w *Worker) Frame(frame []byte, wireLen uint32, now int64, link packet.Link
 		return
 	}
 	w.Decoded(&w.pkt, wireLen, now)
+}
+
+// Prefault takes, on the calling thread, the page faults of the state the
+// worker's first flows will use (flow.Table.Prefault): a live lcore calls
+// it before its loop, so that those faults, and the first touch that
+// places the pages on the lcore's NUMA node, happen before any packet.
+func (w *Worker) Prefault() {
+	w.table.Prefault()
+	w.fx.Prefault()
+	hugepage.Touch(w.feats, hugepage.Size)
 }
 
 // Decoded runs a packet that another stage already decoded (the live

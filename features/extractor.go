@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+
+	"github.com/tunnelscope/tunnelscope/internal/hugepage"
 )
 
 // Stats describes the histogram pool of one Extractor.
@@ -34,7 +36,7 @@ func NewExtractor(cfg Config) (*Extractor, error) {
 	x := &Extractor{
 		window: uint32(cfg.Window),
 		gap:    cfg.SurgeGap.Nanoseconds(),
-		pool:   make([]histState, cfg.Pool),
+		pool:   hugepage.Make[histState](cfg.Pool),
 		free:   make([]uint32, cfg.Pool),
 	}
 	for i := range x.free {
@@ -222,3 +224,7 @@ func (x *Extractor) Stats() Stats {
 	s.PoolSize, s.PoolInUse = len(x.pool), len(x.pool)-len(x.free)
 	return s
 }
+
+// Prefault takes now the page faults of the pool states the first flows
+// will use (see flow.Table.Prefault).
+func (x *Extractor) Prefault() { hugepage.Touch(x.pool, hugepage.Size) }

@@ -89,8 +89,8 @@ func Run(o Options) (Summary, error) {
 
 	var stop atomic.Bool
 	tscHz := dpdk.TSCHz()
-	// Each Worker is built on its own lcore: its tables are first touched
-	// there, so they live on that lcore's NUMA node.
+	// Each Worker is built on its own lcore and prefaults its tables'
+	// first huge pages there, so they live on that lcore's NUMA node.
 	ready := make(chan error, len(workers))
 	for _, wk := range workers {
 		wk := wk
@@ -102,6 +102,7 @@ func Run(o Options) (Summary, error) {
 				ready <- err
 				return
 			}
+			w.Prefault()
 			// Set before the send, so the main lcore sees it once ready.
 			wk.w = w
 			wk.published.Store(w)
