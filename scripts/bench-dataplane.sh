@@ -38,6 +38,9 @@ options:
   --dispatch MODE   live.dispatch for the 2-worker run: software (default;
                     every flow to one worker over rings) or none (each
                     worker keeps its own queue's replay, as behind NIC RSS)
+  --burst N         receive burst size of both testpmd (--burst) and
+                    tunnelscope ([live] burst); default 64, tunnelscope's
+                    default
   --model FILE      model for the runs (default configs/model.json)
   --no-model        run without a model (verdicts stay unknown)
   --runs N          rounds of the three measurements, interleaved so that
@@ -54,6 +57,7 @@ source "$repo_root/scripts/lib/bench.sh"
 min_packets=32768
 testpmd_only=0
 dispatch=software
+burst=64
 runs=3
 check=0
 cpus=""
@@ -67,6 +71,7 @@ while (($#)); do
     --testpmd-only) testpmd_only=1; shift ;;
     --dispatch) (($# >= 2)) || die "--dispatch needs software or none"; dispatch="$2"; shift 2 ;;
     --runs) (($# >= 2)) || die "--runs needs a count"; runs="$2"; shift 2 ;;
+    --burst) (($# >= 2)) || die "--burst needs a size"; burst="$2"; shift 2 ;;
     --model) (($# >= 2)) || die "--model needs a file"; model="$2"; shift 2 ;;
     --no-model) model=""; shift ;;
     --check) check=1; shift ;;
@@ -80,6 +85,11 @@ seconds="${pos[1]:-10}"
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || die "SECONDS must be a positive integer, got '$seconds'"
 [[ "$min_packets" =~ ^[1-9][0-9]*$ ]] || die "--min-packets must be a positive integer, got '$min_packets'"
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer, got '$runs'"
+if ! [[ "$burst" =~ ^[1-9][0-9]{0,2}$ ]] || ((burst > 512)); then
+  die "--burst must be an integer in 1..512, got '$burst'"
+fi
+# replay_setup writes it into tunnelscope's config.
+replay_burst="$burst"
 
 need dpdk-testpmd dpdk-dev
 need capinfos wireshark-common
@@ -150,7 +160,7 @@ run_testpmd() {
   # makes its "Press enter to exit" visible as soon as forwarding starts.
   stdbuf -oL -eL dpdk-testpmd "${eal_common[@]}" --file-prefix="$prefix" \
     --lcores="$(lcore_map 2)" -- \
-    --forward-mode=rxonly --nb-cores=1 --total-num-mbufs="$mbufs" \
+    --forward-mode=rxonly --nb-cores=1 --total-num-mbufs="$mbufs" --burst="$burst" \
     <"$fifo" >"$log" 2>&1 &
   child=$!
   exec 3>"$fifo"
@@ -176,7 +186,7 @@ run_testpmd() {
 # run_tunnelscope WORKERS sets ts=(processed packets elapsed_s imissed rx_nombuf ring).
 run_tunnelscope() { replay_run "$binary" "$1" "$dispatch"; }
 
-echo "capture $capture: $packets packets; ${seconds}s per run; CPUs $cpus; $mbufs mbufs, ${mem_mb} MiB; model ${model:-none}"
+echo "capture $capture: $packets packets; ${seconds}s per run; CPUs $cpus; $mbufs mbufs, ${mem_mb} MiB; burst $burst; model ${model:-none}"
 
 below=0
 # better A B: the larger of two rates.

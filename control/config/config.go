@@ -146,7 +146,7 @@ func Default() Config {
 			MbufCache:    256,
 			DataRoom:     2048 + 128,
 			RxDesc:       1024,
-			Burst:        32,
+			Burst:        64,
 			EventRing:    4096,
 			DispatchRing: 4096,
 			Dispatch:     "auto",

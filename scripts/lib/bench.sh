@@ -77,7 +77,8 @@ replay_pool() {
 # flow to a single worker), and sets eal_args to the --eal flags of
 # `tunnelscope run`: the main lcore and one pinned lcore per worker, dealt
 # over the CPUs given. The main lcore only wakes every 1-10 ms to drain
-# flow records. MBUFS and MEM_MB are per worker.
+# flow records. MBUFS and MEM_MB are per worker. replay_burst, when set,
+# becomes [live] burst; otherwise tunnelscope's default applies.
 replay_setup() {
   local cfg="$1" capture="$2" workers="$3" dispatch="$4" mbufs="$5" mem_mb="$6" prefix="$7"
   shift 7
@@ -94,6 +95,7 @@ replay_setup() {
 [live]
 mbufs = $((mbufs * workers))
 dispatch = "$dispatch"
+${replay_burst:+burst = $replay_burst}
 
 [[live.port]]
 device = "net_pcap0${rx},infinite_rx=1"
