@@ -159,6 +159,7 @@ func (w *Worker) Frame(frame []byte, wireLen uint32, now int64, link packet.Link
 // worker's first flows will use (flow.Table.Prefault): a live lcore calls
 // it before its loop, so that those faults, and the first touch that
 // places the pages on the lcore's NUMA node, happen before any packet.
+// Call it before the first packet.
 func (w *Worker) Prefault() {
 	w.table.Prefault()
 	w.fx.Prefault()

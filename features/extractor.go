@@ -226,5 +226,5 @@ func (x *Extractor) Stats() Stats {
 }
 
 // Prefault takes now the page faults of the pool states the first flows
-// will use (see flow.Table.Prefault).
+// will use (see flow.Table.Prefault), before the first flow.
 func (x *Extractor) Prefault() { hugepage.Touch(x.pool, hugepage.Size) }

@@ -662,5 +662,5 @@ func (t *Table) Footprint() int {
 // Prefault takes now, on the calling thread, the page faults of the
 // slots the first flows will use, which in huge pages (hugepage.Make)
 // each zero 2 MiB: a live lcore calls it before its loop, so that no
-// packet waits for them.
+// packet waits for them. Call it before the table's first packet.
 func (t *Table) Prefault() { hugepage.Touch(t.slab, hugepage.Size) }

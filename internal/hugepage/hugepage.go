@@ -47,7 +47,7 @@ func Make[T any](n int) []T {
 
 // Touch writes a zero to the first byte of each huge page the first n
 // bytes of s span, so that their faults (and zeroing) happen now rather
-// than on a packet.
+// than on a packet. It is for a fresh array: call it before s holds data.
 func Touch[T any](s []T, n uintptr) {
 	if len(s) == 0 {
 		return
