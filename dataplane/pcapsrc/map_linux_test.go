@@ -1,44 +1,29 @@
 package pcapsrc
 
 import (
-	"bufio"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/tunnelscope/tunnelscope/internal/smaps"
 )
 
-// mappedKiB is the Rss of the mapping that starts at b's first byte: how
+// mappedKiB is the Rss of the mapping that holds b's first byte: how
 // much of it the process's page tables map.
 func mappedKiB(t *testing.T, b []byte) int {
 	t.Helper()
-	f, err := os.Open("/proc/self/smaps")
+	rss, err := smaps.Field(uintptr(unsafe.Pointer(unsafe.SliceData(b))), "Rss")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	start := fmt.Sprintf("%x-", uintptr(unsafe.Pointer(unsafe.SliceData(b))))
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, start) {
-			in = true
-			continue
-		}
-		if in && strings.HasPrefix(line, "Rss:") {
-			kib, err := strconv.Atoi(strings.Fields(line)[1])
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kib
-		}
+	kib, err := strconv.Atoi(strings.TrimSuffix(rss, " kB"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no mapping at %s in /proc/self/smaps", start)
-	return 0
+	return kib
 }
 
 // populate maps the pages it is given (and no fault is left for the
