@@ -33,7 +33,7 @@ const Size = 2 << 20
 func Make[T any](n int) []T {
 	var zero T
 	size := uintptr(n) * unsafe.Sizeof(zero)
-	if size < Size || unsafe.Sizeof(zero) == 0 {
+	if size < Size { // zero-size elements included
 		return make([]T, n)
 	}
 	buf := make([]byte, size+Size)
