@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 )
 
 // Forest is a compiled decision-tree ensemble: every tree's nodes in one
@@ -38,24 +39,33 @@ const walkers = 8
 // whose tree count is not a multiple of walkers pads its last group with
 // a leaf of zero probabilities, which leaves every sum as it was.
 type group struct {
-	roots [walkers]int32
+	roots [walkers]uint32 // byte offsets into nodes
 	steps int32
 }
 
 // node is a slot of the flat forest. An internal node sends a value <=
-// thr to the slot at left, any other, NaN included, to left+1: siblings
-// sit side by side, so a step adds the comparison's outcome instead of
-// branching on it (the comparison follows the data, and a branch on it
-// would be mispredicted at about every other level). A leaf has mask 0
-// and left pointing at itself, so further steps stay on it whatever the
-// comparison says (it compares feature 0, which every vector Predict
-// accepts has); internal nodes have mask 1.
+// thr to the slot at left, any other, NaN included, to the one after it:
+// siblings sit side by side, so a step adds the comparison's outcome
+// instead of branching on it (the comparison follows the data, and a
+// branch on it would be mispredicted at about every other level). A leaf
+// has mask 0 and left pointing at itself, so further steps stay on it
+// whatever the comparison says (it compares feature 0, which every vector
+// Predict accepts has); internal nodes have mask nodeSize.
+//
+// feature and left are byte offsets (into the vector and into the node
+// array), so that a step is a few loads and adds with no index scaling,
+// sign extension or bounds check: a quarter fewer instructions per walk
+// on the shipped model. compile checks every offset against the arrays
+// once, which is what makes step's unchecked loads safe.
 type node struct {
-	feature int32
+	feature uint32 // 4 × the feature's index
 	thr     float32
-	left    int32
-	mask    int32
+	left    uint32 // nodeSize × the left child's slot
+	mask    uint32
 }
+
+// nodeSize is the size of a node in bytes.
+const nodeSize = uint32(unsafe.Sizeof(node{}))
 
 // Features is the feature schema the forest expects, in vector order.
 // Workers share the Forest: the caller must not modify the slice.
@@ -138,7 +148,10 @@ func (f *Forest) proba(vec []float32, acc *[numClasses]float32) []float32 {
 	}
 	nc := len(f.classes)
 	p := acc[:nc]
-	nodes := f.nodes
+	// compile made every offset a node holds, and every root, land inside
+	// nodes, and every feature offset below 4 × len(f.features) <= 4 ×
+	// len(vec); see step.
+	nodes, v := unsafe.Pointer(unsafe.SliceData(f.nodes)), unsafe.Pointer(unsafe.SliceData(vec))
 	for gi := range f.groups {
 		g := &f.groups[gi]
 		// Eight variables, not an array: each walk's index stays in a
@@ -147,8 +160,8 @@ func (f *Forest) proba(vec []float32, acc *[numClasses]float32) []float32 {
 		a, b, c, d := g.roots[0], g.roots[1], g.roots[2], g.roots[3]
 		e, h, j, l := g.roots[4], g.roots[5], g.roots[6], g.roots[7]
 		for range g.steps {
-			a, b, c, d = step(nodes, vec, a), step(nodes, vec, b), step(nodes, vec, c), step(nodes, vec, d)
-			e, h, j, l = step(nodes, vec, e), step(nodes, vec, h), step(nodes, vec, j), step(nodes, vec, l)
+			a, b, c, d = step(nodes, v, a), step(nodes, v, b), step(nodes, v, c), step(nodes, v, d)
+			e, h, j, l = step(nodes, v, e), step(nodes, v, h), step(nodes, v, j), step(nodes, v, l)
 		}
 		// Each class's sum in a register across the group's eight leaves,
 		// added in tree order as one tree at a time would: the same sums,
@@ -171,23 +184,25 @@ func (f *Forest) proba(vec []float32, acc *[numClasses]float32) []float32 {
 	return p
 }
 
-// leaf is the probabilities of the leaf at slot i, nc of them.
-func (f *Forest) leaf(i int32, nc int) []float32 {
-	off := int(f.leafOff[i])
-	return f.probs[off : off+nc : off+nc]
+// leaf is the probabilities of the leaf at byte offset off, nc of them.
+func (f *Forest) leaf(off uint32, nc int) []float32 {
+	o := int(f.leafOff[off/nodeSize])
+	return f.probs[o : o+nc : o+nc]
 }
 
-// step moves a walk from node i to the child the value in vec sends it
-// to; a leaf stays where it is.
-func step(nodes []node, vec []float32, i int32) int32 {
-	n := &nodes[i]
+// step moves a walk from the node at byte offset off of nodes to the
+// child the vector at vec sends it to; a leaf stays where it is. Both
+// pointers and every offset must be as proba describes: nothing is
+// checked here.
+func step(nodes, vec unsafe.Pointer, off uint32) uint32 {
+	n := (*node)(unsafe.Add(nodes, off))
 	// Written so that the compiler sets the offset from the comparison's
 	// flag (SETCC) rather than branching; NaN sets it too.
-	var right int32
-	if !(n.thr >= vec[n.feature]) {
-		right = 1
+	var right uint32
+	if !(n.thr >= *(*float32)(unsafe.Add(vec, n.feature))) {
+		right = 1 // a constant other than 1 compiles to a branch
 	}
-	return n.left + right&n.mask
+	return n.left + right*nodeSize&n.mask
 }
 
 // Verdict is Predict as a verdict from the model.
@@ -237,13 +252,17 @@ func compile(m *File) (*Forest, error) {
 		}
 		total += len(t.Feature)
 	}
+	// Offsets are 32 bits (see node).
+	if uint64(total)*uint64(nodeSize) > math.MaxUint32 || uint64(len(m.Features))*4 > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: %d nodes and %d features are more than a forest can address", ErrCorruptModel, total, len(m.Features))
+	}
 	f.nodes, f.leafOff = make([]node, 0, total), make([]int32, 0, total)
-	var roots []int32
+	var roots []uint32
 	var depth []int32
 	shared := make(map[[numClasses]uint32]int32, 1024)
 	for ti := range m.Trees {
 		t := &m.Trees[ti]
-		roots = append(roots, int32(len(f.nodes)))
+		roots = append(roots, uint32(len(f.nodes))*nodeSize)
 		var d int32
 		f.nodes, f.leafOff, d = t.layout(f.nodes, f.leafOff, f.leaves(t, scale, shared))
 		depth = append(depth, d)
@@ -252,7 +271,7 @@ func compile(m *File) (*Forest, error) {
 	if len(roots)%walkers != 0 {
 		// The padding tree: one leaf of zeros.
 		f.pad = 1
-		pad := int32(len(f.nodes))
+		pad := uint32(len(f.nodes)) * nodeSize
 		f.nodes = append(f.nodes, node{left: pad})
 		f.leafOff = append(f.leafOff, int32(len(f.probs)))
 		f.probs = append(f.probs, make([]float32, nc)...)
@@ -261,7 +280,7 @@ func compile(m *File) (*Forest, error) {
 		}
 	}
 	for k := 0; k < len(roots); k += walkers {
-		g := group{roots: [walkers]int32(roots[k:])}
+		g := group{roots: [walkers]uint32(roots[k:])}
 		g.steps = slices.Max(depth[k : k+walkers])
 		f.groups = append(f.groups, g)
 	}
@@ -315,11 +334,14 @@ func (t *Tree) layout(nodes []node, leafOff, offs []int32) ([]node, []int32, int
 		i, slot := order[k], base+int32(k)
 		depth = max(depth, level[k])
 		if t.Feature[i] < 0 {
-			nodes = append(nodes, node{left: slot})
+			nodes = append(nodes, node{left: uint32(slot) * nodeSize})
 			leafOff = append(leafOff, offs[t.Left[i]])
 			continue
 		}
-		nodes = append(nodes, node{feature: t.Feature[i], thr: t.Threshold[i], left: base + int32(len(order)), mask: 1})
+		nodes = append(nodes, node{
+			feature: uint32(t.Feature[i]) * 4, thr: t.Threshold[i],
+			left: uint32(base+int32(len(order))) * nodeSize, mask: nodeSize,
+		})
 		leafOff = append(leafOff, 0)
 		order = append(order, t.Left[i], t.Right[i])
 		level = append(level, level[k]+1, level[k]+1)
