@@ -58,14 +58,21 @@ type group struct {
 // on the shipped model. compile checks every offset against the arrays
 // once, which is what makes step's unchecked loads safe.
 type node struct {
-	feature uint32 // 4 × the feature's index
+	feature uint32 // featureSize × the feature's index
 	thr     float32
 	left    uint32 // nodeSize × the left child's slot
 	mask    uint32
 }
 
-// nodeSize is the size of a node in bytes.
-const nodeSize = uint32(unsafe.Sizeof(node{}))
+// nodeSize and featureSize are the byte sizes of a node and of a vector
+// element, the units of node's offsets.
+const (
+	nodeSize    = uint32(unsafe.Sizeof(node{}))
+	featureSize = uint32(unsafe.Sizeof(float32(0)))
+)
+
+// nodeAt is the byte offset of node slot i.
+func nodeAt[I int | int32](i I) uint32 { return uint32(i) * nodeSize }
 
 // Features is the feature schema the forest expects, in vector order.
 // Workers share the Forest: the caller must not modify the slice.
@@ -149,8 +156,8 @@ func (f *Forest) proba(vec []float32, acc *[numClasses]float32) []float32 {
 	nc := len(f.classes)
 	p := acc[:nc]
 	// compile made every offset a node holds, and every root, land inside
-	// nodes, and every feature offset below 4 × len(f.features) <= 4 ×
-	// len(vec); see step.
+	// nodes, and every feature offset fall inside the first len(f.features)
+	// <= len(vec) elements of vec; see step.
 	nodes, v := unsafe.Pointer(unsafe.SliceData(f.nodes)), unsafe.Pointer(unsafe.SliceData(vec))
 	for gi := range f.groups {
 		g := &f.groups[gi]
@@ -202,7 +209,7 @@ func step(nodes, vec unsafe.Pointer, off uint32) uint32 {
 	if !(n.thr >= *(*float32)(unsafe.Add(vec, n.feature))) {
 		right = 1 // a constant other than 1 compiles to a branch
 	}
-	return n.left + right*nodeSize&n.mask
+	return n.left + (right*nodeSize)&n.mask
 }
 
 // Verdict is Predict as a verdict from the model.
@@ -253,7 +260,7 @@ func compile(m *File) (*Forest, error) {
 		total += len(t.Feature)
 	}
 	// Offsets are 32 bits (see node).
-	if uint64(total)*uint64(nodeSize) > math.MaxUint32 || uint64(len(m.Features))*4 > math.MaxUint32 {
+	if uint64(total)*uint64(nodeSize) > math.MaxUint32 || uint64(len(m.Features))*uint64(featureSize) > math.MaxUint32 {
 		return nil, fmt.Errorf("%w: %d nodes and %d features are more than a forest can address", ErrCorruptModel, total, len(m.Features))
 	}
 	f.nodes, f.leafOff = make([]node, 0, total), make([]int32, 0, total)
@@ -262,7 +269,7 @@ func compile(m *File) (*Forest, error) {
 	shared := make(map[[numClasses]uint32]int32, 1024)
 	for ti := range m.Trees {
 		t := &m.Trees[ti]
-		roots = append(roots, uint32(len(f.nodes))*nodeSize)
+		roots = append(roots, nodeAt(len(f.nodes)))
 		var d int32
 		f.nodes, f.leafOff, d = t.layout(f.nodes, f.leafOff, f.leaves(t, scale, shared))
 		depth = append(depth, d)
@@ -271,7 +278,7 @@ func compile(m *File) (*Forest, error) {
 	if len(roots)%walkers != 0 {
 		// The padding tree: one leaf of zeros.
 		f.pad = 1
-		pad := uint32(len(f.nodes)) * nodeSize
+		pad := nodeAt(len(f.nodes))
 		f.nodes = append(f.nodes, node{left: pad})
 		f.leafOff = append(f.leafOff, int32(len(f.probs)))
 		f.probs = append(f.probs, make([]float32, nc)...)
@@ -334,13 +341,13 @@ func (t *Tree) layout(nodes []node, leafOff, offs []int32) ([]node, []int32, int
 		i, slot := order[k], base+int32(k)
 		depth = max(depth, level[k])
 		if t.Feature[i] < 0 {
-			nodes = append(nodes, node{left: uint32(slot) * nodeSize})
+			nodes = append(nodes, node{left: nodeAt(slot)})
 			leafOff = append(leafOff, offs[t.Left[i]])
 			continue
 		}
 		nodes = append(nodes, node{
-			feature: uint32(t.Feature[i]) * 4, thr: t.Threshold[i],
-			left: uint32(base+int32(len(order))) * nodeSize, mask: nodeSize,
+			feature: uint32(t.Feature[i]) * featureSize, thr: t.Threshold[i],
+			left: nodeAt(base + int32(len(order))), mask: nodeSize,
 		})
 		leafOff = append(leafOff, 0)
 		order = append(order, t.Left[i], t.Right[i])
