@@ -195,22 +195,22 @@ func TestPaceStaysAheadWithinBounds(t *testing.T) {
 			break
 		}
 		for range n {
-			before := s.in.ahead
+			before := s.in.ahead()
 			s.Pace()
 			in := &s.in
-			if in.ahead > min(in.pos+prefetchDistance+paceMax, len(in.buf)) || in.ahead-max(before, in.pos) > paceMax {
-				t.Fatalf("ahead %d from %d, parse position %d, file %d", in.ahead, before, in.pos, len(in.buf))
+			if in.ahead() > min(in.pos+prefetchDistance+paceMax, len(in.buf)) || in.ahead()-max(before, in.pos) > paceMax {
+				t.Fatalf("ahead %d from %d, parse position %d, file %d", in.ahead(), before, in.pos, len(in.buf))
 			}
-			if in.ahead <= in.pos && in.pos <= len(in.buf)-paceMax {
-				t.Fatalf("ahead %d not past the parse position %d", in.ahead, in.pos)
+			if in.ahead() <= in.pos && in.pos <= len(in.buf)-paceMax {
+				t.Fatalf("ahead %d not past the parse position %d", in.ahead(), in.pos)
 			}
-			if in.populated < in.ahead {
-				t.Fatalf("prefetched up to %d, populated only up to %d", in.ahead, in.populated)
+			if in.populated < in.ahead() {
+				t.Fatalf("prefetched up to %d, populated only up to %d", in.ahead(), in.populated)
 			}
 		}
 	}
-	if s.in.ahead < len(b)-paceMax {
-		t.Errorf("prefetched up to %d of %d bytes", s.in.ahead, len(b))
+	if s.in.ahead() < len(b)-paceMax {
+		t.Errorf("prefetched up to %d of %d bytes", s.in.ahead(), len(b))
 	}
 	r, err := Open("../../sample/tor.pcap") // small: read
 	if err != nil {
@@ -218,7 +218,7 @@ func TestPaceStaysAheadWithinBounds(t *testing.T) {
 	}
 	defer r.Close()
 	r.Pace()
-	if r.in.ahead != 0 {
+	if r.in.ahead() != 0 {
 		t.Error("Pace moved on a read source")
 	}
 }

@@ -125,7 +125,11 @@ func Open(name string) (*Source, error) {
 // newMapped reads a capture held whole in b, which must stay readable until
 // Close (and is unmapped by it when s.f is set).
 func newMapped(name string, b []byte) (*Source, error) {
-	return start(name, input{buf: b, end: len(b), err: io.EOF, mapped: true})
+	in := input{buf: b, end: len(b), err: io.EOF, mapped: true}
+	if len(b) > 0 {
+		in.base = uintptr(unsafe.Pointer(&b[0]))
+	}
+	return start(name, in)
 }
 
 // newSource reads a capture from r; name is only for messages.
@@ -218,9 +222,12 @@ func (s *Source) Frames() uint64 { return s.n }
 func (s *Source) Next(fr *Frame) error {
 	if !s.ng && s.pcapRecord(fr) {
 		s.n++
+		s.in.repace()
 		return nil
 	}
-	return s.next(fr)
+	err := s.next(fr)
+	s.in.repace()
+	return err
 }
 
 // next is Next past its fast path: a pcapng block, or a pcap record that
@@ -260,10 +267,13 @@ func (s *Source) NextBatch(frames []Frame) (n int, err error) {
 		}
 		if n > 0 {
 			s.n += uint64(n)
+			s.in.repace()
 			return n, nil
 		}
 	}
-	if err := s.next(&frames[0]); err != nil {
+	err = s.next(&frames[0])
+	s.in.repace()
+	if err != nil {
 		return 0, err
 	}
 	return 1, nil
@@ -556,12 +566,19 @@ type input struct {
 	pos, end int // unread bytes are buf[pos:end]
 	err      error
 	// mapped: buf is the whole file, read-only; fill never moves or refills
-	// it. ahead is how far Pace has asked for it, populated how far its
-	// pages are mapped (see populateChunk).
-	mapped    bool
-	ahead     int
-	populated int
+	// it. populated is how far its pages are mapped (see populateChunk).
+	// Pace fetches at the address fetch while it is below fetchEnd, both
+	// set by repace each time pos moves, so that the per-frame call is a
+	// compare and the fetch, and inlines; base is buf's address. They are
+	// plain addresses, never dereferenced: a prefetch cannot fault.
+	mapped          bool
+	populated       int
+	base            uintptr
+	fetch, fetchEnd uintptr
 }
+
+// ahead is how far into buf Pace has asked for.
+func (in *input) ahead() int { return int(in.fetch - in.base) }
 
 // prefetchDistance is how far ahead of the parse position Pace fetches a
 // mapped file into the cache: the page cache is in DRAM, and the hardware
@@ -586,16 +603,25 @@ const paceMax = 512
 // read one, or for the last paceMax bytes of the file. The reader calls
 // it once per frame it processes, which spreads the prefetch out in time.
 func (s *Source) Pace() {
-	in := &s.in
-	from := max(in.ahead, in.pos)
-	if !in.mapped || from >= in.pos+prefetchDistance || from > len(in.buf)-paceMax {
+	if in := &s.in; in.fetch < in.fetchEnd {
+		prefetchSpan(in.fetch)
+		in.fetch += paceMax
+	}
+}
+
+// repace sets the span Pace fetches from after pos moved: from where it
+// got to (or pos, if the parser overtook it) to prefetchDistance past pos,
+// short of the file's last paceMax bytes, with the pages mapped first.
+func (in *input) repace() {
+	if !in.mapped {
 		return
 	}
-	if from+paceMax > in.populated {
+	from := max(in.ahead(), in.pos)
+	to := min(in.pos+prefetchDistance, len(in.buf)-paceMax+1)
+	if to+paceMax > in.populated && from < to {
 		in.populate(from)
 	}
-	prefetchSpan(unsafe.Pointer(&in.buf[from]))
-	in.ahead = from + paceMax
+	in.fetch, in.fetchEnd = in.base+uintptr(from), in.base+uintptr(max(to, from))
 }
 
 // populateChunk is how much of a mapped file populate maps at a time.

@@ -2,8 +2,6 @@
 
 package pcapsrc
 
-import "unsafe"
-
 // prefetchSpan does nothing where there is no assembly for it: the
 // hardware prefetcher alone serves the mapped file.
-func prefetchSpan(unsafe.Pointer) {}
+func prefetchSpan(uintptr) {}
