@@ -589,14 +589,18 @@ func (in *input) ahead() int { return int(in.fetch - in.base) }
 // 64 and 128 KiB were not clearly better).
 const prefetchDistance = 32 << 10
 
-// paceMax is what one Pace call prefetches: 8 cache lines, few enough that
-// they do not fill the CPU's miss buffers and stall it. Issued a batch at
-// a time (200 lines), the prefetch instruction took 13% of classify's
-// samples; at 32 lines per call, 7%; at 8, 1.2%. It keeps up with frames
-// of up to 512 bytes on average (the bench capture's are 400); behind
-// larger ones it falls back to fetching at the parse position, where the
-// hardware takes over as without it. prefetchSpan is written for it.
-const paceMax = 512
+// paceMax is what one Pace call prefetches: 16 cache lines. Issued a
+// batch at a time (200 lines), the prefetch instruction took 13% of
+// classify's samples; at 32 lines per call, 7%; at 8, 1.2% (session 12,
+// temporal prefetches). Since the prefetch is non-temporal, 16 lines a
+// call are faster than 8, 10 or 12, and 24 or 32 slower (session 19:
+// 16 against 8, 1.047x, faster in 77 of 80 paired rounds): a call now
+// fetches for two or three frames of the bench capture, whose frames
+// are 400 bytes on average, and keeps up with frames of up to 1 KiB;
+// behind larger ones it falls back to fetching at the parse position,
+// where the hardware takes over as without it. prefetchSpan is written
+// for it.
+const paceMax = 1024
 
 // Pace prefetches the next paceMax bytes of a mapped capture that are
 // within prefetchDistance of the frames handed out; it does nothing for a

@@ -1,6 +1,6 @@
 package pcapsrc
 
-// prefetchSpan asks the CPU to bring the paceMax bytes (eight cache lines)
+// prefetchSpan asks the CPU to bring the paceMax bytes (16 cache lines)
 // at address p into its caches. It never faults, whatever p points to,
 // so it takes a plain address, which keeps Pace cheap enough to inline.
 // Go has no prefetch intrinsic outside the runtime, hence the assembly,
