@@ -584,10 +584,12 @@ func (in *input) ahead() int { return int(in.fetch - in.base) }
 // mapped file into the cache: the page cache is in DRAM, and the hardware
 // prefetcher stops at every 4 KiB page, so without it the pipeline stalls
 // on a miss every few frames, which read's copy used to take instead.
-// 32 KiB is a few batches of frames: far enough to cover DRAM latency, near
-// enough that the lines are still cached when parsed (in paired runs 8, 16,
-// 64 and 128 KiB were not clearly better).
-const prefetchDistance = 32 << 10
+// 20 KiB is a few batches of frames: far enough to cover DRAM latency, near
+// enough that the lines are still cached when parsed. Session 19 retuned
+// it for the non-temporal prefetch (lines in L1 only) with 16-frame
+// batches: 1.007x against 32 KiB, faster in 34 of 40 paired rounds; 12,
+// 16, 24 and 40 KiB were no better.
+const prefetchDistance = 20 << 10
 
 // paceMax is what one Pace call prefetches: 16 cache lines. Issued a
 // batch at a time (200 lines), the prefetch instruction took 13% of
