@@ -110,24 +110,29 @@ func (o *Offline) Run(files []string) (Result, error) {
 	for _, w := range workers {
 		res.Counters = append(res.Counters, w.Counters())
 		res.Tables = append(res.Tables, w.TableStats())
+		w.Close()
 	}
 	return res, nil
 }
 
-// newWorkers makes n workers with the garbage collector paused: their
-// tables (412 bytes a flow slot, hundreds of MB by default) live as long
-// as the run, so the two collections their growth of the heap set off
-// (2.6 ms of classify's 150-250) could free nothing. Afterwards the
-// collector paces itself from the heap with the tables in it.
+// newWorkers makes n workers with the garbage collector paused: what of
+// their state the Go heap holds (the flow index and per-slot counters,
+// tens of MB by default; the largest arrays are mapped outside it, see
+// hugepage) lives as long as the run, so the collections its growth of
+// the heap would set off could free nothing. Afterwards the collector
+// paces itself from the heap with that state in it.
 func (o *Offline) newWorkers(n int) ([]*Worker, error) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	workers := make([]*Worker, n)
-	for i := range workers {
+	workers := make([]*Worker, 0, n)
+	for i := range n {
 		w, err := NewWorker(o.Config, o.NewSink(i))
 		if err != nil {
+			for _, w := range workers {
+				w.Close()
+			}
 			return nil, err
 		}
-		workers[i] = w
+		workers = append(workers, w)
 	}
 	return workers, nil
 }

@@ -166,6 +166,18 @@ func (w *Worker) Prefault() {
 	hugepage.Touch(w.feats, hugepage.Size)
 }
 
+// Close returns the worker's flow state to the kernel: its flow table,
+// feature pool and per-flow features (see hugepage.Free). Active flows
+// are dropped, not ended: call EndFile first to record them. The worker
+// must not be used afterwards, from any goroutine (TableStats and
+// Counters included).
+func (w *Worker) Close() {
+	w.table.Close()
+	w.fx.Close()
+	hugepage.Free(w.feats)
+	w.feats = nil
+}
+
 // Decoded runs a packet that another stage already decoded (the live
 // software dispatch decodes to find the worker) through the rest of the
 // pipeline, exactly as Frame would have; p is not kept.

@@ -228,3 +228,10 @@ func (x *Extractor) Stats() Stats {
 // Prefault takes now the page faults of the pool states the first flows
 // will use (see flow.Table.Prefault), before the first flow.
 func (x *Extractor) Prefault() { hugepage.Touch(x.pool, hugepage.Size) }
+
+// Close returns the histogram pool to the kernel (see hugepage.Free). The
+// Extractor, and every Flow it started, must not be used afterwards.
+func (x *Extractor) Close() {
+	hugepage.Free(x.pool)
+	x.pool = nil
+}

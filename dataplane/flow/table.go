@@ -664,3 +664,10 @@ func (t *Table) Footprint() int {
 // each zero 2 MiB: a live lcore calls it before its loop, so that no
 // packet waits for them. Call it before the table's first packet.
 func (t *Table) Prefault() { hugepage.Touch(t.slab, hugepage.Size) }
+
+// Close returns the table's slab to the kernel (see hugepage.Free). The
+// table must not be used afterwards.
+func (t *Table) Close() {
+	hugepage.Free(t.slab)
+	t.slab = nil
+}

@@ -9,3 +9,14 @@ func advise(b []byte) {
 		_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
 	}
 }
+
+// mapAnon maps n bytes of zeroed private memory, or returns nil.
+func mapAnon(n uintptr) []byte {
+	b, err := unix.Mmap(-1, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func unmapAnon(b []byte) { _ = unix.Munmap(b) }

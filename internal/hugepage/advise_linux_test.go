@@ -45,3 +45,23 @@ func hasVmFlag(t *testing.T, addr uintptr, flag string) bool {
 	}
 	return slices.Contains(strings.Fields(flags), flag)
 }
+
+// TestFreeUnmaps checks that a large Make array is a mapping of its own,
+// outside the Go heap, that Free removes it, and that Free leaves arrays
+// it did not map alone.
+func TestFreeUnmaps(t *testing.T) {
+	s := Make[uint64](4 * Size / 8)
+	s[len(s)-1] = 1
+	addr := uintptr(unsafe.Pointer(&s[0]))
+	if _, err := smaps.Field(addr, "Rss"); err != nil {
+		t.Fatalf("before Free: %v", err)
+	}
+	Free(s)
+	if v, err := smaps.Field(addr, "Rss"); err == nil {
+		t.Fatalf("after Free the array's mapping is still there (Rss %s)", v)
+	}
+	small := Make[uint64](16)
+	Free(small)
+	small[0] = 1 // still the caller's: Free left the Go heap's array alone
+	Free([]uint64(nil))
+}
