@@ -23,7 +23,8 @@ type Extractor struct {
 	window  uint32
 	gap     int64
 	pool    []histState
-	free    []uint32 // stack of free pool indices
+	free    []uint32 // stack of released pool indices, taken before fresh ones
+	fresh   uint32   // pool[fresh:] has never been handed out
 	scratch histState
 	stats   Stats
 }
@@ -37,12 +38,9 @@ func NewExtractor(cfg Config) (*Extractor, error) {
 		window: uint32(cfg.Window),
 		gap:    cfg.SurgeGap.Nanoseconds(),
 		pool:   hugepage.Make[histState](cfg.Pool),
-		free:   make([]uint32, cfg.Pool),
-	}
-	for i := range x.free {
-		// Popped from the end: hand out low indices first so that a
-		// lightly used pool touches few pages.
-		x.free[i] = uint32(cfg.Pool - 1 - i)
+		// Untouched until released states need it: a stack filled at
+		// start would fault in its pages in every process.
+		free: make([]uint32, 0, cfg.Pool),
 	}
 	return x, nil
 }
@@ -165,18 +163,26 @@ func (x *Extractor) promote(f *Flow) {
 	f.ov = [ovWords]uint32{}
 	sizes, iats := f.entropyCounts()
 	countBackward(pkts, sizes, iats)
-	if len(x.free) == 0 {
+	// Released states first, then fresh ones in order: a lightly used
+	// pool touches few pages.
+	var i uint32
+	switch {
+	case len(x.free) > 0:
+		i = x.free[len(x.free)-1]
+		x.free = x.free[:len(x.free)-1]
+	case int(x.fresh) < len(x.pool):
+		i = x.fresh
+		x.fresh++
+	default:
 		x.stats.PoolExhausted++
 		return
 	}
-	i := x.free[len(x.free)-1]
-	x.free = x.free[:len(x.free)-1]
 	s := &x.pool[i]
 	*s = histState{}
 	x.replay(s, pkts)
 	f.slot = i + 1
 	x.stats.PoolTaken++
-	x.stats.PoolPeak = max(x.stats.PoolPeak, len(x.pool)-len(x.free))
+	x.stats.PoolPeak = max(x.stats.PoolPeak, x.inUse())
 }
 
 func (x *Extractor) replay(s *histState, pkts []hotPkt) {
@@ -221,13 +227,15 @@ func (x *Extractor) Vector(f *Flow, dst []float32) []float32 {
 // Stats returns the pool counters.
 func (x *Extractor) Stats() Stats {
 	s := x.stats
-	s.PoolSize, s.PoolInUse = len(x.pool), len(x.pool)-len(x.free)
+	s.PoolSize, s.PoolInUse = len(x.pool), x.inUse()
 	return s
 }
 
 // Prefault takes now the page faults of the pool states the first flows
 // will use (see flow.Table.Prefault), before the first flow.
 func (x *Extractor) Prefault() { hugepage.Touch(x.pool, hugepage.Size) }
+
+func (x *Extractor) inUse() int { return int(x.fresh) - len(x.free) }
 
 // Close returns the histogram pool to the kernel (see hugepage.Free). The
 // Extractor, and every Flow it started, must not be used afterwards.
