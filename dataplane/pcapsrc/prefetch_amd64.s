@@ -1,6 +1,6 @@
 #include "textflag.h"
 
-// func prefetchSpan(p unsafe.Pointer)
+// func prefetchSpan(p uintptr)
 TEXT ·prefetchSpan(SB), NOSPLIT|NOFRAME, $0-8
 	MOVQ p+0(FP), AX
 	PREFETCHNTA 0(AX)
