@@ -219,13 +219,12 @@ func (s *Source) Frames() uint64 { return s.n }
 // Next fills fr with the next frame. It returns io.EOF at a clean end,
 // ErrTruncated (wrapped with the file name and frame number) when the file
 // stops inside a record, and a wrapped error for a corrupt record.
-func (s *Source) Next(fr *Frame) error {
+func (s *Source) Next(fr *Frame) (err error) {
 	if !s.ng && s.pcapRecord(fr) {
 		s.n++
-		s.in.repace()
-		return nil
+	} else {
+		err = s.next(fr)
 	}
-	err := s.next(fr)
 	s.in.repace()
 	return err
 }

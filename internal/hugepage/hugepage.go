@@ -51,42 +51,39 @@ func Make[T any](n int) []T {
 		return make([]T, n)
 	}
 	buf := mapAnon(size + Size)
-	if buf == nil {
+	mapped := buf != nil
+	if !mapped {
 		buf = make([]byte, size+Size) // the slice below keeps it alive
-	} else {
-		mappings.Lock()
-		mappings.m[uintptr(unsafe.Pointer(unsafe.SliceData(buf)))] = buf
-		mappings.Unlock()
 	}
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
 	off := (Size - base%Size) % Size
 	start := unsafe.Pointer(unsafe.SliceData(buf[off:]))
 	advise(unsafe.Slice((*byte)(start), size&^(Size-1)))
+	if mapped {
+		mappings.Lock()
+		mappings.m[uintptr(start)] = buf
+		mappings.Unlock()
+	}
 	return unsafe.Slice((*T)(start), n)
 }
 
-// Free returns the memory of s, an array from Make, to the kernel; s and
-// every slice of it must not be used afterwards. It does nothing for an
-// array the Go heap holds (small, or where mapping failed), nor for nil.
+// Free returns the memory of s, an array as Make returned it, to the
+// kernel; s and every slice of it must not be used afterwards. It does
+// nothing for an array the Go heap holds (small, or where mapping
+// failed), nor for nil.
 func Free[T any](s []T) {
-	if cap(s) == 0 {
-		return
-	}
 	first := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
 	mappings.Lock()
-	defer mappings.Unlock()
-	for p, buf := range mappings.m {
-		// s starts within the first huge page of its mapping (alignment).
-		if first >= p && first-p < Size {
-			delete(mappings.m, p)
-			unmapAnon(buf)
-			return
-		}
+	buf, ok := mappings.m[first]
+	delete(mappings.m, first)
+	mappings.Unlock()
+	if ok {
+		unmapAnon(buf)
 	}
 }
 
-// mappings holds each array Make mapped, by the mapping's start, until
-// Free.
+// mappings holds the mapping of each array Make mapped, by the array's
+// first element, until Free.
 var mappings = struct {
 	sync.Mutex
 	m map[uintptr][]byte
