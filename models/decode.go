@@ -349,12 +349,24 @@ func decodeSlice[T any](d *decoder, s []T, name, label string, elem func(*decode
 // else, which in a model are few or short, are not guessed at: there a
 // guess could ask for many times more memory than the input holds.
 func presize[T any](d *decoder) []T {
+	rest := d.b[d.i:]
 	switch any(*new(T)).(type) {
 	case float32, int32:
+	case []float32:
+		// A tree's leaves, [[...],[...],...]: one "],[" between each two
+		// up to the first "]]". Grown by doubling instead, their slice
+		// headers had been a sixth of a model's allocations. At most one
+		// leaf per six bytes is guessed, which keeps within four bytes
+		// for a byte of input; any real leaf is longer.
+		end := bytes.Index(rest, []byte("]]"))
+		if end < 0 {
+			return nil
+		}
+		n := bytes.Count(rest[:end], []byte("],[")) + 1
+		return make([]T, 0, min(n, end/6+1))
 	default:
 		return nil
 	}
-	rest := d.b[d.i:]
 	end := bytes.IndexByte(rest, ']')
 	if end < 0 {
 		return nil

@@ -251,13 +251,14 @@ func compile(m *File) (*Forest, error) {
 	scale := 1 / float32(len(m.Trees))
 	// Every tree is checked before the flat arrays are sized for them all:
 	// a corrupt file is refused before it can ask for much memory.
-	total := 1 // room for a padding tree's leaf
+	total, largest := 1, 0 // room for a padding tree's leaf
 	for ti := range m.Trees {
 		t := &m.Trees[ti]
 		if err := t.check(len(m.Features), nc); err != nil {
 			return nil, fmt.Errorf("%w: tree %d: %v", ErrCorruptModel, ti, err)
 		}
 		total += len(t.Feature)
+		largest = max(largest, len(t.Feature))
 	}
 	// Offsets are 32 bits (see node).
 	if uint64(total)*uint64(nodeSize) > math.MaxUint32 || uint64(len(m.Features))*uint64(featureSize) > math.MaxUint32 {
@@ -266,12 +267,17 @@ func compile(m *File) (*Forest, error) {
 	f.nodes, f.leafOff = make([]node, 0, total), make([]int32, 0, total)
 	var roots []uint32
 	var depth []int32
-	shared := make(map[[numClasses]uint32]int32, 1024)
+	// Sized for the distinct leaves of a typical forest (the shipped one
+	// has under 700), so that growing them is rare.
+	const distinct = 1024
+	shared := make(map[[numClasses]uint32]int32, distinct)
+	f.probs = make([]float32, 0, distinct*nc)
+	order, level := make([]int32, 0, largest), make([]int32, 0, largest) // layout's scratch, tree after tree
 	for ti := range m.Trees {
 		t := &m.Trees[ti]
 		roots = append(roots, nodeAt(len(f.nodes)))
 		var d int32
-		f.nodes, f.leafOff, d = t.layout(f.nodes, f.leafOff, f.leaves(t, scale, shared))
+		f.nodes, f.leafOff, d = t.layout(f.nodes, f.leafOff, f.leaves(t, scale, shared), order, level)
 		depth = append(depth, d)
 	}
 	f.trees = len(roots)
@@ -331,11 +337,12 @@ func (f *Forest) leaves(t *Tree, scale float32, seen map[[numClasses]uint32]int3
 // two children side by side (see node), and their leaf offsets to leafOff
 // (leaf i's probabilities start at offs[i]); it returns both and t's
 // depth. check has made sure t is a tree: every node but the first has
-// one parent, so each is placed once.
-func (t *Tree) layout(nodes []node, leafOff, offs []int32) ([]node, []int32, int32) {
+// one parent, so each is placed once. order and level are scratch with
+// room for t's nodes.
+func (t *Tree) layout(nodes []node, leafOff, offs, order, level []int32) ([]node, []int32, int32) {
 	base := int32(len(nodes))
-	order := make([]int32, 1, len(t.Feature)) // order[k] is the file's node now at base+k
-	level := make([]int32, 1, len(t.Feature)) // its depth
+	order = append(order[:0], 0) // order[k] is the file's node now at base+k
+	level = append(level[:0], 0) // its depth
 	var depth int32
 	for k := 0; k < len(order); k++ {
 		i, slot := order[k], base+int32(k)
