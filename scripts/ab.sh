@@ -99,7 +99,7 @@ measure() {
     m="$(mpps "${ts[0]}" "${ts[1]}")"
     return
   fi
-  m="$(time_run classify env GOMAXPROCS=1 "$1" classify "${model_args[@]}" -o /dev/null "$capture")"
+  m="$(GOMAXPROCS=1 time_run classify "$1" classify "${model_args[@]}" -o /dev/null "$capture")"
 }
 
 echo "$prog: A $(basename "${pos[0]}"), B $(basename "${pos[1]}"); $rounds rounds of $what" >&2
