@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"unicode/utf8"
 )
@@ -392,8 +393,9 @@ func (d *decoder) carve(n int) []float32 {
 	return d.block[k : k : k+n]
 }
 
-// pow10f32 holds the powers of ten that are exact in float32 (5^10 < 2^24).
-var pow10f32 = [...]float32{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
+// pow10f64 holds the powers of ten that are exact in float64 (5^22 < 2^53).
+var pow10f64 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // plainNumber reads the number at i if it is plain, -?(0|[1-9][0-9]*)
 // with an optional fraction, at most 19 digits and no exponent, and is
@@ -447,6 +449,15 @@ func (d *decoder) plainFloat32s(p *[]float32) bool {
 	b, s := d.b, *p
 	defer func() { *p = s }()
 	for {
+		// Nine in ten of a forest's numbers are a leaf's zero weights.
+		if i := d.i; i+1 < len(b) && b[i] == '0' && (b[i+1] == ',' || b[i+1] == ']') {
+			s = append(s, 0)
+			d.i = i + 2
+			if b[i+1] == ']' {
+				return true
+			}
+			continue
+		}
 		mant, frac, _, end, ok := plainNumber(b, d.i)
 		if !ok {
 			return false
@@ -702,17 +713,25 @@ func (d *decoder) float32(v *float32) error {
 // with frac of them after the point (exact: all of them), to float32; ok
 // is false when it is beyond float32's range.
 func toFloat32(t []byte, mant uint64, frac int, exact bool) (f float32, ok bool) {
-	// A mantissa below 2^24 and a power of ten up to 1e10 are exact in
-	// float32, so one division rounds their quotient correctly: the
-	// exact case of strconv's own atof32, without strconv reading the
-	// number again. It covers a forest's zeros and weights and most of
-	// its thresholds. -0 keeps its sign through the negation.
-	if exact && mant < 1<<24 && frac < len(pow10f32) {
-		f = float32(mant) / pow10f32[frac]
-		if t[0] == '-' {
-			f = -f
+	// A mantissa below 2^53 and a power of ten up to 1e22 are exact in
+	// float64, so one division gives q, their quotient x rounded to
+	// float64. Rounding q to float32 gives x rounded to float32, as
+	// strconv would, unless q is a float32 midpoint (bit 28 alone of the
+	// 29 bits float32 drops): no midpoint can lie strictly between x and
+	// q, since a midpoint is a float64 and q is the float64 nearest x.
+	// The midpoint case, rare, and everything else go to strconv. This
+	// covers all of a forest's numbers; the leaf weights, of eight digits,
+	// had gone to strconv, which was a tenth of a model's load.
+	// -0 keeps its sign through the negation.
+	if exact && mant < 1<<53 && frac < len(pow10f64) {
+		q := float64(mant) / pow10f64[frac]
+		if math.Float64bits(q)&(1<<29-1) != 1<<28 {
+			f = float32(q)
+			if t[0] == '-' {
+				f = -f
+			}
+			return f, true
 		}
-		return f, true
 	}
 	v, err := strconv.ParseFloat(string(t), 32)
 	return float32(v), err == nil

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"os"
 	"reflect"
 	"regexp"
@@ -310,4 +312,64 @@ func FuzzDecodeMatchesJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkDecoders(t, data)
 	})
+}
+
+// toFloat32 rounds as strconv does: random decimals of every length the
+// fast path takes, float32 midpoints (where rounding q again would go
+// wrong, so strconv must take them) and their neighbours.
+func TestToFloat32MatchesStrconv(t *testing.T) {
+	check := func(s string) {
+		t.Helper()
+		mant, frac, _, end, ok := plainNumber([]byte(s+","), 0)
+		if !ok || end != len(s) {
+			t.Fatalf("%s: not a plain number", s)
+		}
+		want, err := strconv.ParseFloat(s, 32)
+		got, ok := toFloat32([]byte(s), mant, frac, true)
+		if !ok || err != nil || math.Float32bits(got) != math.Float32bits(float32(want)) {
+			t.Errorf("%s: %v (ok %v), strconv %v (%v)", s, got, ok, float32(want), err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		digits := 1 + rng.IntN(17)
+		m := rng.Uint64N(pow10u(digits))
+		s := strconv.FormatUint(m, 10)
+		if f := rng.IntN(min(len(s), 22) + 1); f > 0 && f < len(s) {
+			s = s[:len(s)-f] + "." + s[len(s)-f:]
+		}
+		if rng.IntN(2) == 0 {
+			s = "-" + s
+		}
+		check(s)
+	}
+	// Decimals that round to a float32 midpoint in float64 but are not one
+	// (16 digits within a float64 half-ulp of a midpoint in [8, 10)): q
+	// rounded again would tie to even where the decimal is on one side.
+	for range 2000 {
+		f := float32(8 + 2*rng.Float64())
+		m := (float64(f) + float64(math.Nextafter32(f, 10))) / 2
+		check(strconv.FormatFloat(m, 'f', 15, 64))
+	}
+	// Odd integers between 2^24 and 2^25 are float32 midpoints, as are
+	// their halves, quarters, ... written with a fraction.
+	for _, m := range []uint64{1<<24 + 1, 1<<24 + 3, 1<<25 - 1, 3<<23 + 5} {
+		v := float64(m)
+		for range 12 {
+			s := strconv.FormatFloat(v, 'f', -1, 64)
+			check(s)
+			check(s + "0")
+			v /= 2
+		}
+		check(strconv.FormatUint(m-1, 10))
+		check(strconv.FormatUint(m+1, 10))
+	}
+}
+
+func pow10u(n int) uint64 {
+	p := uint64(1)
+	for range n {
+		p *= 10
+	}
+	return p
 }

@@ -381,12 +381,12 @@ func (t *Tree) check(nfeat, nc int) error {
 		}
 		var sum float32
 		for _, x := range v {
-			if !(x >= 0) || math.IsInf(float64(x), 0) {
+			if !(x >= 0 && x <= math.MaxFloat32) { // NaN, negative or infinite
 				return fmt.Errorf("leaf %d has value %v", i, x)
 			}
 			sum += x
 		}
-		if !(sum > 0) || math.IsInf(float64(sum), 0) {
+		if !(sum > 0 && sum <= math.MaxFloat32) {
 			return fmt.Errorf("leaf %d has no weight", i)
 		}
 	}
