@@ -14,10 +14,6 @@ import (
 	"runtime"
 	"strconv"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/tunnelscope/tunnelscope/control/reload"
 	"github.com/tunnelscope/tunnelscope/dataplane"
 )
@@ -55,127 +51,101 @@ type PortStats struct {
 	Ipackets, Ibytes, Imissed, Ierrors, RxNombuf uint64
 }
 
-const ns = "tunnelscope"
+const ns = "tunnelscope_"
 
-func desc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(ns+"_"+name, help, labels, nil)
-}
-
-// collector turns a Source into metrics; it keeps no state between scrapes.
-type collector struct {
-	src Source
-
-	frames, frameBytes, packets, decodeErrors, flows, active, oversize *prometheus.Desc
-	ringDrops                                                          *prometheus.Desc
-	rxPackets, rxBytes, rxMissed, rxNombuf, rxErrors                   *prometheus.Desc
-	portInfo, lcoreInfo                                                *prometheus.Desc
-	modelTrees, reloadOK, reloadTime, reloadFailures                   *prometheus.Desc
-}
-
-// NewCollector returns a collector reading src at every scrape.
-func NewCollector(src Source) prometheus.Collector {
+// collect reads src once and returns the appliance's families.
+func collect(src Source, version string) []*family {
 	lc := "lcore"
 	port := []string{"port", "name"}
-	return &collector{
-		src:            src,
-		frames:         desc("worker_frames_total", "Frames handed to the worker lcore.", lc),
-		frameBytes:     desc("worker_frame_bytes_total", "Bytes of the frames handed to the worker lcore, as on the wire.", lc),
-		packets:        desc("worker_packets_total", "Frames the worker lcore decoded and metered on a flow.", lc),
-		decodeErrors:   desc("worker_decode_errors_total", "Frames the worker lcore could not meter, by reason: not_ip (ARP, LLDP and other non-IP frames), truncated (headers cut short), malformed (impossible header values), unknown_link (link type the decoder does not know), too_deep (more nested headers than the decoder follows).", lc, "reason"),
-		flows:          desc("worker_flows_total", "Flows the worker lcore ended and reported as records.", lc),
-		active:         desc("worker_active_flows", "Flows in the worker lcore's table at its last counter publication (about every 100 ms).", lc),
-		oversize:       desc("worker_oversize_frames_total", "Frames longer than the worker lcore's scratch buffer, metered on their first part (truncated_frames in the run summary).", lc),
-		ringDrops:      desc("ring_drops_total", "Items lost to a full ring, by producing lcore: dispatch (packets for another worker under software dispatch) or event (flow records for the control plane).", lc, "ring"),
-		rxPackets:      desc("port_rx_packets_total", "Packets the port received (DPDK ipackets).", port...),
-		rxBytes:        desc("port_rx_bytes_total", "Bytes the port received (DPDK ibytes).", port...),
-		rxMissed:       desc("port_rx_missed_total", "Packets the NIC dropped because no RX descriptor was free: the workers fell behind (DPDK imissed).", port...),
-		rxNombuf:       desc("port_rx_nombuf_total", "Receive failures for want of an mbuf in the port's pool (DPDK rx_nombuf).", port...),
-		rxErrors:       desc("port_rx_errors_total", "Erroneous packets the port received (DPDK ierrors).", port...),
-		modelTrees:     desc("model_trees", "Trees of the classifier the workers use; 0 when there is none (verdicts are unknown)."),
-		reloadOK:       desc("model_last_reload_successful", "Whether the last attempt to load the model (at start or on SIGHUP) succeeded; after a failure the previous model keeps serving."),
-		reloadTime:     desc("model_last_reload_success_timestamp_seconds", "When a model was last loaded successfully."),
-		reloadFailures: desc("model_reload_failures_total", "Model reloads that failed (unreadable, corrupt or of another feature schema)."),
-		portInfo:       desc("port_info", "A port the appliance receives from; dispatch is how its packets reach workers: rss (the NIC hashes flows over RX queues, one worker each), software (workers re-spread received packets by flow hash over rings), none (each worker keeps what its queues receive), single-queue (one queue, one worker).", "port", "name", "driver", "dispatch", "socket", "rx_queues"),
-		lcoreInfo:      desc("lcore_info", "A worker lcore and the NUMA socket it runs on.", lc, "socket"),
+	var (
+		frames         = newFamily(ns+"worker_frames_total", counter, "Frames handed to the worker lcore.", lc)
+		frameBytes     = newFamily(ns+"worker_frame_bytes_total", counter, "Bytes of the frames handed to the worker lcore, as on the wire.", lc)
+		packets        = newFamily(ns+"worker_packets_total", counter, "Frames the worker lcore decoded and metered on a flow.", lc)
+		decodeErrors   = newFamily(ns+"worker_decode_errors_total", counter, "Frames the worker lcore could not meter, by reason: not_ip (ARP, LLDP and other non-IP frames), truncated (headers cut short), malformed (impossible header values), unknown_link (link type the decoder does not know), too_deep (more nested headers than the decoder follows).", lc, "reason")
+		flows          = newFamily(ns+"worker_flows_total", counter, "Flows the worker lcore ended and reported as records.", lc)
+		active         = newFamily(ns+"worker_active_flows", gauge, "Flows in the worker lcore's table at its last counter publication (about every 100 ms).", lc)
+		oversize       = newFamily(ns+"worker_oversize_frames_total", counter, "Frames longer than the worker lcore's scratch buffer, metered on their first part (truncated_frames in the run summary).", lc)
+		ringDrops      = newFamily(ns+"ring_drops_total", counter, "Items lost to a full ring, by producing lcore: dispatch (packets for another worker under software dispatch) or event (flow records for the control plane).", lc, "ring")
+		rxPackets      = newFamily(ns+"port_rx_packets_total", counter, "Packets the port received (DPDK ipackets).", port...)
+		rxBytes        = newFamily(ns+"port_rx_bytes_total", counter, "Bytes the port received (DPDK ibytes).", port...)
+		rxMissed       = newFamily(ns+"port_rx_missed_total", counter, "Packets the NIC dropped because no RX descriptor was free: the workers fell behind (DPDK imissed).", port...)
+		rxNombuf       = newFamily(ns+"port_rx_nombuf_total", counter, "Receive failures for want of an mbuf in the port's pool (DPDK rx_nombuf).", port...)
+		rxErrors       = newFamily(ns+"port_rx_errors_total", counter, "Erroneous packets the port received (DPDK ierrors).", port...)
+		modelTrees     = newFamily(ns+"model_trees", gauge, "Trees of the classifier the workers use; 0 when there is none (verdicts are unknown).")
+		reloadOK       = newFamily(ns+"model_last_reload_successful", gauge, "Whether the last attempt to load the model (at start or on SIGHUP) succeeded; after a failure the previous model keeps serving.")
+		reloadTime     = newFamily(ns+"model_last_reload_success_timestamp_seconds", gauge, "When a model was last loaded successfully.")
+		reloadFailures = newFamily(ns+"model_reload_failures_total", counter, "Model reloads that failed (unreadable, corrupt or of another feature schema).")
+		portInfo       = newFamily(ns+"port_info", gauge, "A port the appliance receives from; dispatch is how its packets reach workers: rss (the NIC hashes flows over RX queues, one worker each), software (workers re-spread received packets by flow hash over rings), none (each worker keeps what its queues receive), single-queue (one queue, one worker).", "port", "name", "driver", "dispatch", "socket", "rx_queues")
+		lcoreInfo      = newFamily(ns+"lcore_info", gauge, "A worker lcore and the NUMA socket it runs on.", lc, "socket")
+		build          = newFamily(ns+"build_info", gauge, "A metric with a constant '1' value labeled by the tunnelscope version and the Go version it was built with.", "goversion", "version")
+	)
+	build.add(1, runtime.Version(), version)
+	for _, w := range src.Workers() {
+		l := strconv.FormatUint(uint64(w.Lcore), 10)
+		lcoreInfo.add(1, l, strconv.Itoa(w.Socket))
+		frames.add(float64(w.Frames), l)
+		frameBytes.add(float64(w.FrameBytes), l)
+		packets.add(float64(w.Packets), l)
+		decodeErrors.add(float64(w.NotIP), l, "not_ip")
+		decodeErrors.add(float64(w.Truncated), l, "truncated")
+		decodeErrors.add(float64(w.Malformed), l, "malformed")
+		decodeErrors.add(float64(w.UnknownLink), l, "unknown_link")
+		decodeErrors.add(float64(w.TooDeep), l, "too_deep")
+		flows.add(float64(w.Flows), l)
+		active.add(float64(w.Active), l)
+		oversize.add(float64(w.Oversize), l)
+		ringDrops.add(float64(w.DispatchDrops), l, "dispatch")
+		ringDrops.add(float64(w.EventDrops), l, "event")
 	}
-}
-
-func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.frames, c.frameBytes, c.packets, c.decodeErrors, c.flows, c.active,
-		c.oversize, c.ringDrops, c.rxPackets, c.rxBytes, c.rxMissed, c.rxNombuf, c.rxErrors, c.portInfo, c.lcoreInfo,
-		c.modelTrees, c.reloadOK, c.reloadTime, c.reloadFailures} {
-		ch <- d
-	}
-}
-
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	for _, w := range c.src.Workers() {
-		lc := strconv.FormatUint(uint64(w.Lcore), 10)
-		gauge(c.lcoreInfo, 1, lc, strconv.Itoa(w.Socket))
-		counter(c.frames, w.Frames, lc)
-		counter(c.frameBytes, w.FrameBytes, lc)
-		counter(c.packets, w.Packets, lc)
-		counter(c.decodeErrors, w.NotIP, lc, "not_ip")
-		counter(c.decodeErrors, w.Truncated, lc, "truncated")
-		counter(c.decodeErrors, w.Malformed, lc, "malformed")
-		counter(c.decodeErrors, w.UnknownLink, lc, "unknown_link")
-		counter(c.decodeErrors, w.TooDeep, lc, "too_deep")
-		counter(c.flows, w.Flows, lc)
-		gauge(c.active, float64(w.Active), lc)
-		counter(c.oversize, w.Oversize, lc)
-		counter(c.ringDrops, w.DispatchDrops, lc, "dispatch")
-		counter(c.ringDrops, w.EventDrops, lc, "event")
-	}
-	for _, p := range c.src.Ports() {
+	for _, p := range src.Ports() {
 		id := strconv.FormatUint(uint64(p.Port), 10)
-		gauge(c.portInfo, 1, id, p.Name, p.Driver, p.Dispatch, strconv.Itoa(p.Socket), strconv.Itoa(p.RxQueues))
+		portInfo.add(1, id, p.Name, p.Driver, p.Dispatch, strconv.Itoa(p.Socket), strconv.Itoa(p.RxQueues))
 		if p.Err != nil {
 			continue
 		}
-		counter(c.rxPackets, p.Ipackets, id, p.Name)
-		counter(c.rxBytes, p.Ibytes, id, p.Name)
-		counter(c.rxMissed, p.Imissed, id, p.Name)
-		counter(c.rxNombuf, p.RxNombuf, id, p.Name)
-		counter(c.rxErrors, p.Ierrors, id, p.Name)
+		rxPackets.add(float64(p.Ipackets), id, p.Name)
+		rxBytes.add(float64(p.Ibytes), id, p.Name)
+		rxMissed.add(float64(p.Imissed), id, p.Name)
+		rxNombuf.add(float64(p.RxNombuf), id, p.Name)
+		rxErrors.add(float64(p.Ierrors), id, p.Name)
 	}
-	if m, ok := c.src.Model(); ok {
-		gauge(c.modelTrees, float64(m.Trees))
+	if m, ok := src.Model(); ok {
+		modelTrees.add(float64(m.Trees))
 		ok := 0.0
 		if m.LastOK {
 			ok = 1
 		}
-		gauge(c.reloadOK, ok)
-		gauge(c.reloadTime, float64(m.LastSuccess.UnixNano())/1e9)
-		counter(c.reloadFailures, m.Failures)
+		reloadOK.add(ok)
+		reloadTime.add(float64(m.LastSuccess.UnixNano()) / 1e9)
+		reloadFailures.add(float64(m.Failures))
 	}
+	return []*family{frames, frameBytes, packets, decodeErrors, flows, active, oversize, ringDrops,
+		rxPackets, rxBytes, rxMissed, rxNombuf, rxErrors, modelTrees, reloadOK, reloadTime, reloadFailures,
+		portInfo, lcoreInfo, build}
 }
 
-// Handler serves /metrics for src from a registry of its own (so nothing
-// registered globally by a library leaks in): the appliance's metrics, the
-// Go runtime's and the process's, and tunnelscope_build_info.
+// maxInFlight bounds concurrent scrapes: they are cheap but not free, and
+// a runaway client must not pile up readers next to the control plane.
+const maxInFlight = 4
+
+// Handler serves /metrics for src: the appliance's metrics, computed from
+// src at each scrape, the Go runtime's and the process's, and
+// tunnelscope_build_info.
 func Handler(src Source, version string) http.Handler {
-	reg := prometheus.NewPedanticRegistry()
-	build := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        ns + "_build_info",
-		Help:        "A metric with a constant '1' value labeled by the tunnelscope version and the Go version it was built with.",
-		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
-	})
-	build.Set(1)
-	reg.MustRegister(NewCollector(src), build,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	slots := make(chan struct{}, maxInFlight)
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		// A port whose counters fail still leaves the rest worth serving.
-		ErrorHandling: promhttp.ContinueOnError,
-		// Scrapes are cheap but not free; a runaway client must not pile
-		// up readers next to the control plane.
-		MaxRequestsInFlight: 4,
-	}))
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		default:
+			http.Error(w, "too many concurrent scrapes", http.StatusServiceUnavailable)
+			return
+		}
+		fams := append(collect(src, version), goFamilies()...)
+		fams = append(fams, processFamilies()...)
+		w.Header().Set("Content-Type", ContentType)
+		w.Write(appendExposition(make([]byte, 0, 16<<10), fams))
+	})
 	return mux
 }
