@@ -1,9 +1,10 @@
-// Package metrics exposes the live appliance's counters to Prometheus. The
+// Package metrics exposes the live appliance's counters to Prometheus, in
+// the text exposition format it writes itself (see expose.go for why). The
 // values are computed when a scrape arrives, from counters the workers
 // already publish; nothing on the packet path updates a metric.
 //
-// Threading: Collect runs on HTTP server goroutines, possibly several at
-// once (concurrent scrapes). A Source must therefore be safe for concurrent
+// Threading: a scrape runs on an HTTP server goroutine, possibly several
+// at once (at most maxInFlight). A Source must therefore be safe for concurrent
 // calls from any goroutine, and must not touch what a worker lcore owns:
 // the live Source reads only atomics (dataplane.Worker.Counters, its ring
 // and frame counters) and port statistics DPDK allows from any thread.
