@@ -34,8 +34,12 @@ $(SHIM): $(SHIM_SRC)
 	$(CC) -O2 -g -Wall -Wextra -fPIC -shared -fvisibility=hidden -Wno-deprecated-declarations \
 	  -Wl,-z,defs -Wl,-z,now $$(pkg-config --cflags libdpdk) -o $@ $< $$(pkg-config --libs libdpdk)
 
+# nethttpomithttp2 leaves HTTP/2 out of net/http: the metrics endpoint is
+# plain HTTP/1.1, and every command would otherwise pay the bundled HTTP/2
+# code's faults and initialisers before main (0.18 ms, 30 page faults a
+# process; docs/performance-log.md, "Session 20").
 build: shim
-	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tunnelscope
+	$(GO) build -tags '$(TAGS) nethttpomithttp2' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tunnelscope
 
 # The main job on the bundled capture: the live appliance on DPDK's net_pcap
 # device replays it and prints every flow with its verdict, then a summary.
