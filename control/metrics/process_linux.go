@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,7 +40,7 @@ func processFamilies() []*family {
 			}
 		}
 	}
-	if t, ok := startTime(); ok {
+	if t, ok := processStart(); ok {
 		start.add(t)
 	}
 	if d, err := os.ReadDir("/proc/self/fd"); err == nil {
@@ -51,6 +52,11 @@ func processFamilies() []*family {
 	}
 	return []*family{cpu, rss, vsz, start, open, maxFDs}
 }
+
+// processStart is startTime, read at the first scrape that asks: the
+// answer never changes, and reading two /proc files for it at every scrape
+// (or at start, in every command) would be work for nothing.
+var processStart = sync.OnceValues(startTime)
 
 // startTime is when the process started, in seconds since the epoch: its
 // start in clock ticks after boot (/proc/self/stat) plus the boot time
