@@ -101,6 +101,7 @@ model: build
 	@mkdir -p .cache
 	$(BIN) extract --labels $(SHARED)/data/flows.csv -o .cache/shared-features.csv $(SHARED)/data/pcap/*
 	$(BIN) train -i .cache/shared-features.csv -o configs/model.json --trees 16 --max-depth 12 --seed 1 --balanced
+	$(BIN) compile -m configs/model.json -o configs/model.tsm
 
 clean:
 	rm -rf bin .cache $(SHIM)

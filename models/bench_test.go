@@ -31,20 +31,26 @@ func BenchmarkPredictShipped(b *testing.B) {
 	}
 }
 
-// BenchmarkLoadShippedModel times Load of the shipped forest: the
-// start-up cost every classify -m run pays before its first packet (the
-// file comes from the page cache).
+// BenchmarkLoadShippedModel times Load of the shipped forest in both
+// forms: the start-up cost every classify -m run pays before its first
+// packet (the file comes from the page cache).
 func BenchmarkLoadShippedModel(b *testing.B) {
-	const path = "../configs/model.json"
-	st, err := os.Stat(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(st.Size())
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Load(path); err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range []struct{ name, path string }{
+		{"json", "../configs/model.json"},
+		{"compiled", "../configs/model.tsm"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			st, err := os.Stat(c.path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(st.Size())
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Load(c.path); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -47,7 +47,7 @@ type Tree struct {
 	Value     [][]float32 `json:"value"` // per leaf, weight of each class
 }
 
-// Load reads a model file and compiles it.
+// Load reads a model file, JSON or compiled, and compiles it.
 func Load(path string) (*Forest, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -70,8 +70,9 @@ func Load(path string) (*Forest, error) {
 	return nil, fmt.Errorf("model %s: %w", path, err)
 }
 
-// Read decodes and compiles a model; unknown keys and trailing data are
-// errors, as in the configuration, so a damaged file is never half-used.
+// Read decodes and compiles a model, JSON or compiled; unknown keys and
+// trailing data are errors, as in the configuration, so a damaged file is
+// never half-used.
 func Read(r io.Reader) (*Forest, error) {
 	b, err := readAll(r, 512)
 	if err != nil {
@@ -100,10 +101,14 @@ func readAll(r io.Reader, hint int64) ([]byte, error) {
 	}
 }
 
-// parse decodes and compiles the bytes of a model file.
+// parse decodes and compiles the bytes of a model file, JSON or compiled
+// (which keeps b: see readCompiled).
 func parse(b []byte) (*Forest, error) {
 	if len(b) > maxModelBytes {
 		return nil, fmt.Errorf("%w: larger than %d MiB", ErrCorruptModel, maxModelBytes>>20)
+	}
+	if IsCompiled(b) {
+		return readCompiled(b)
 	}
 	var m File
 	if err := decodeFile(b, &m); err != nil {
@@ -136,13 +141,18 @@ func (m *File) Write(w io.Writer) error {
 
 // Save writes m to path, through a temporary file renamed into place, so a
 // running appliance that reloads it never sees half a model.
-func (m *File) Save(path string) error {
+func (m *File) Save(path string) error { return saveAtomic(path, m.Write) }
+
+// SaveCompiled writes f's compiled form to path as Save does.
+func (f *Forest) SaveCompiled(path string) error { return saveAtomic(path, f.WriteCompiled) }
+
+func saveAtomic(path string, write func(io.Writer) error) error {
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
-	err = m.Write(f)
+	err = write(f)
 	if err == nil {
 		err = f.Sync() // on disk before the rename makes it the model
 	}

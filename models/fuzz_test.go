@@ -35,7 +35,20 @@ func FuzzRead(f *testing.F) {
 		f.Add([]byte(strings.Replace(validModel, r[0], r[1], 1)))
 	}
 
+	for _, m := range []*File{m, handFile(splitTree())} {
+		c, err := m.Compile()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(c.AppendCompiled(nil))
+	}
+
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if IsCompiled(data) && len(data) >= compiledHeader {
+			// Past the checksum, or the fuzzer would hardly reach the checks
+			// that keep proba's unchecked loads in bounds.
+			data = resum(bytes.Clone(data))
+		}
 		forest, err := Read(bytes.NewReader(data))
 		if err != nil {
 			if !errors.Is(err, ErrCorruptModel) {
@@ -55,6 +68,14 @@ func FuzzRead(f *testing.F) {
 			if !slices.Contains(forest.Classes(), c) || !(p > 0 && p <= 1.0001) {
 				t.Fatalf("Predict(%v) = %v, %v: not a class of %v with a confidence in (0, 1]", vec[:min(n, 3)], c, p, forest.Classes())
 			}
+		}
+
+		if IsCompiled(data) {
+			checkWalks(t, forest, vecs)
+			if again := forest.AppendCompiled(nil); !bytes.Equal(again, data) {
+				t.Fatalf("an accepted compiled model writes back other bytes")
+			}
+			return
 		}
 
 		// Write what was read and read it again: the same predictions.
@@ -79,4 +100,40 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkWalks walks every tree of f for each vector as proba does, but
+// with every offset checked, and fails unless each walk stays in the
+// arrays and ends on a leaf whose probabilities are in range.
+func checkWalks(t *testing.T, f *Forest, vecs [][]float32) {
+	t.Helper()
+	for _, vec := range vecs {
+		for gi, g := range f.groups {
+			for _, off := range g.roots {
+				for range g.steps {
+					i := int(off / nodeSize)
+					if off%nodeSize != 0 || i >= len(f.nodes) {
+						t.Fatalf("group %d: a walk reached offset %d of %d nodes", gi, off, len(f.nodes))
+					}
+					n := f.nodes[i]
+					fi := int(n.feature / featureSize)
+					if n.feature%featureSize != 0 || fi >= len(vec) {
+						t.Fatalf("node %d reads feature offset %d of %d", i, n.feature, len(vec))
+					}
+					right := uint32(0)
+					if !(n.thr >= vec[fi]) {
+						right = 1
+					}
+					off = n.left + (right*nodeSize)&n.mask
+				}
+				i := int(off / nodeSize)
+				if i >= len(f.nodes) || f.nodes[i].mask != 0 {
+					t.Fatalf("group %d: a walk of %d steps ended off a leaf, at node %d", gi, g.steps, i)
+				}
+				if o := int(f.leafOff[i]); o < 0 || o+len(f.classes) > len(f.probs) {
+					t.Fatalf("leaf node %d: probabilities at %d of %d", i, o, len(f.probs))
+				}
+			}
+		}
+	}
 }

@@ -29,7 +29,7 @@ options:
   --seconds S       length of each live run (default 5)
   --dispatch MODE   live.dispatch of the live runs (default software)
   --capture FILE    the capture to run
-  --model FILE      model for the runs (default configs/model.json)
+  --model FILE      model for the runs (default configs/model.tsm)
   --no-model        run without a model
   --cpu N           the CPU offline runs are pinned to (default: the last
                     one this shell may use)
@@ -46,7 +46,7 @@ seconds=5
 dispatch=software
 capture=""
 cpu=""
-model="$repo_root/configs/model.json"
+model="$repo_root/configs/model.tsm"
 pos=()
 while (($#)); do
   case "$1" in

@@ -27,7 +27,7 @@ scripts/merge-captures.sh with frames of at most 1518 bytes (net_pcap rejects
 frames longer than one mbuf). infinite_rx keeps the whole capture in mbufs,
 so the mbuf pool is sized to the capture's packet count plus descriptors.
 SECONDS defaults to 10; each of the three runs is repeated --runs times.
-MODEL, the shipped configs/model.json unless --model or --no-model says
+MODEL, the shipped configs/model.tsm unless --model or --no-model says
 otherwise, classifies every flow: the full pipeline.
 bin/tunnelscope (or $TUNNELSCOPE_BIN) is built with `make build` when missing.
 
@@ -41,7 +41,7 @@ options:
   --burst N         receive burst size of both testpmd (--burst) and
                     tunnelscope ([live] burst); default 64, tunnelscope's
                     default
-  --model FILE      model for the runs (default configs/model.json)
+  --model FILE      model for the runs (default configs/model.tsm)
   --no-model        run without a model (verdicts stay unknown)
   --runs N          rounds of the three measurements, interleaved so that
                     noise from other jobs hits each alike; the best rate of
@@ -61,7 +61,7 @@ burst=64
 runs=3
 check=0
 cpus=""
-model="$repo_root/configs/model.json"
+model="$repo_root/configs/model.tsm"
 pos=()
 while (($#)); do
   case "$1" in

@@ -29,7 +29,7 @@ options:
   --min-packets N   size of the default capture (default 1000000)
   --top N           functions to list (default 15; 0 for none)
   --no-peer         count tunnelscope only
-  --model FILE      model for classify (default configs/model.json, as
+  --model FILE      model for classify (default configs/model.tsm, as
                     bench-offline.sh uses)
   --no-model        classify without a model
   -h, --help        this help
@@ -42,7 +42,7 @@ source "$repo_root/scripts/lib/bench.sh"
 min_packets=1000000
 top=15
 peer=1
-model="$repo_root/configs/model.json"
+model="$repo_root/configs/model.tsm"
 capture=""
 
 while (($#)); do

@@ -44,7 +44,7 @@ done
 need go golang
 need capinfos wireshark-common
 
-set_model_args "$repo_root/configs/model.json"
+set_model_args "$repo_root/configs/model.tsm"
 
 scratch
 

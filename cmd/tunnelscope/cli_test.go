@@ -42,6 +42,10 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Errorf("%s --help shows a one-letter flag as long:\n%s", cmd, out+errOut)
 		}
 	}
+	if code, out, errOut := run(t, "compile", "--help"); code != 0 || !strings.Contains(out+errOut, "Usage: tunnelscope compile") ||
+		strings.Count(out+errOut, "-m, --model ") != 1 || strings.Count(out+errOut, "-o, --out ") != 1 {
+		t.Errorf("compile --help: exit %d, output %q", code, out+errOut)
+	}
 	if code, _, errOut := run(t, "frobnicate"); code != 2 || !strings.Contains(errOut, "frobnicate") {
 		t.Errorf("unknown command: %d %q", code, errOut)
 	}

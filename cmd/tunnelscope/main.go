@@ -38,6 +38,7 @@ func init() {
 		{"extract", "write per-flow feature vectors of capture files as CSV", runExtract},
 		{"train", "grow a random forest or decision tree on extracted features", runTrain},
 		{"eval", "cross-validate training settings, or test a saved model", runEval},
+		{"compile", "write a model in the compiled form, the fastest to load", runCompile},
 		{"version", "print the version", func(_ []string, stdout, _ io.Writer) int {
 			printVersion(stdout)
 			return 0

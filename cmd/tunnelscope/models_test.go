@@ -212,3 +212,47 @@ func TestEvalModelRefusesTrainingFlags(t *testing.T) {
 		t.Errorf("eval -m --trees --balanced: exit %d, %q", code, errOut)
 	}
 }
+
+// compile writes the compiled form of a model; classify with it gives
+// the records the JSON form gives, and a damaged model is refused naming
+// the file.
+func TestCompileCommand(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "model.tsm")
+	code, stdout, errOut := run(t, "compile", "-m", "../../configs/model.json", "-o", out)
+	if code != 0 || !strings.Contains(stdout, out+": 16 trees") {
+		t.Fatalf("compile: exit %d, %q %q", code, stdout, errOut)
+	}
+	records := func(model string) string {
+		t.Helper()
+		path := filepath.Join(dir, filepath.Base(model)+".jsonl")
+		if code, _, errOut := run(t, "classify", "-m", model, "-o", path, "../../sample/tor.pcap"); code != 0 {
+			t.Fatalf("classify -m %s: exit %d, %s", model, code, errOut)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if a, b := records("../../configs/model.json"), records(out); a != b || !strings.Contains(a, `"source":"model"`) {
+		t.Errorf("records with the compiled model differ from the JSON model's, or carry no verdict:\n%s\n%s", a, b)
+	}
+
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-1] ^= 0xff
+	bad := filepath.Join(dir, "bad.tsm")
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, "compile", "-m", bad, "-o", filepath.Join(dir, "x.tsm")); code != 1 ||
+		!strings.Contains(errOut, "model "+bad+": corrupt model file: compiled: checksum") {
+		t.Errorf("compile of a damaged model: exit %d, %q", code, errOut)
+	}
+	if code, _, _ := run(t, "compile", "-m", out); code != 2 {
+		t.Errorf("compile without -o: exit %d, want 2", code)
+	}
+}

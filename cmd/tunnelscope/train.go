@@ -147,6 +147,37 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+func runCompile(args []string, stdout, stderr io.Writer) int {
+	var in, out string
+	fs := newFlagSet("compile", "-m MODEL -o MODEL.tsm",
+		"Writes a model (JSON from 'train', or compiled) in the compiled form: the\n"+
+			"forest's arrays as classify and run use them, which they load in a tenth\n"+
+			"of a millisecond instead of parsing JSON. -m takes either form everywhere.\n"+
+			"A compiled file is read only by builds of its version: keep the JSON.", stderr)
+	fs.stringVar(&in, "m", "model", "", "model file to compile")
+	fs.stringVar(&out, "o", "out", "", "compiled model file to write")
+	pos, code, ok := fs.parse(args)
+	if !ok {
+		return code
+	}
+	if in == "" || out == "" || len(pos) > 0 {
+		fmt.Fprintln(stderr, "tunnelscope compile: need -m MODEL and -o FILE, and nothing else")
+		fs.Usage()
+		return 2
+	}
+	f, err := loadModel(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "tunnelscope compile: %v\n", err)
+		return 1
+	}
+	if err := f.SaveCompiled(out); err != nil {
+		fmt.Fprintf(stderr, "tunnelscope compile: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %d trees, %d nodes, %d classes, compiled from %s\n", out, f.Trees(), f.Nodes(), len(f.Classes()), in)
+	return 0
+}
+
 func classList(cs []models.Class) string {
 	names := make([]string, len(cs))
 	for i, c := range cs {
