@@ -348,6 +348,11 @@ func (f *Forest) checkCompiled() error {
 				return fmt.Errorf("padding leaf: probability %d is %v", k, p)
 			}
 		}
+		for i := range f.nodes {
+			if n := &f.nodes[i]; n.mask != 0 && int(n.left/nodeSize)+1 >= padNode {
+				return fmt.Errorf("node %d: a child is the padding leaf", i)
+			}
+		}
 	}
 	// Every other leaf holds one tree's share of a verdict: its
 	// probabilities sum to 1/trees, give or take their rounding.

@@ -178,6 +178,10 @@ func TestCompiledCorrupt(t *testing.T) {
 			le.PutUint32(b[s.groups+4:], 0)
 			return resum(b)
 		}},
+		{"child is padding", "node 0: a child is the padding leaf", func(b []byte) []byte {
+			le.PutUint32(b[s.nodes+8:], 2*nodeSize)
+			return resum(b)
+		}},
 		{"trees", "groups for 9 trees", func(b []byte) []byte { le.PutUint32(b[24:], 9); return resum(b) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
