@@ -45,7 +45,13 @@ func (s *histState) add(backward bool, t, iat int64, size uint32, window uint32,
 		s.endSurge()
 		s.surgeStart = t
 	case backward != s.burstBwd:
-		s.endBurst()
+		// endBurst written out: the call was 4% of classify, and a burst
+		// is open, since the previous packet opened or continued it.
+		inc16(&s.pendBytes[signedRow(s.burstBwd, burstBytesBin(s.burstBytes))], 1)
+		inc16(&s.pendPkts[signedRow(s.burstBwd, burstPktsBin(s.burstPkts))], 1)
+		s.bursts++
+		s.burstPkts = 0
+		s.burstBytes = 0
 	}
 	inc16(&s.h1[signedRow(backward, sizeBin(size))][iatBin(iat)], 1)
 	if s.burstPkts == 0 {
