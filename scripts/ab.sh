@@ -14,6 +14,12 @@ B was faster, and the median of the rounds' speed ratios B/A (above 1: B is
 faster). A round's two runs are seconds apart, so its ratio is what the VM's
 swings disturb least.
 
+Each binary is first copied to COPIES fresh files, which the rounds use
+in turn: on this VM one file of a build can run up to 14% slower than
+another file with the same bytes, for as long as its pages stay where
+they landed (docs/performance-log.md, session 21), which would bias a
+comparison of one file per build.
+
 Offline (default): BIN classify -m MODEL -o /dev/null CAPTURE, pinned to one
 CPU with GOMAXPROCS=1 as bench-offline.sh runs it; the measure is wall time.
 CAPTURE defaults to the offline bench capture (.cache/bench-offline-1000000.pcap,
@@ -25,6 +31,7 @@ as bench-dataplane.sh runs it; the measure is packets processed per second.
 
 options:
   --rounds N        rounds (default 20; an effect under 5% needs 30 or more)
+  --copies N        fresh copies of each binary, used in turn (default 4)
   --live WORKERS    compare live runs with WORKERS worker lcores
   --seconds S       length of each live run (default 5)
   --dispatch MODE   live.dispatch of the live runs (default software)
@@ -41,6 +48,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lib/bench.sh
 source "$repo_root/scripts/lib/bench.sh"
 rounds=20
+copies=4
 live=0
 seconds=5
 dispatch=software
@@ -52,6 +60,7 @@ while (($#)); do
   case "$1" in
     -h|--help) usage; exit 0 ;;
     --rounds) (($# >= 2)) || die "--rounds needs a count"; rounds="$2"; shift 2 ;;
+    --copies) (($# >= 2)) || die "--copies needs a count"; copies="$2"; shift 2 ;;
     --live) (($# >= 2)) || die "--live needs a worker count"; live="$2"; shift 2 ;;
     --seconds) (($# >= 2)) || die "--seconds needs a count"; seconds="$2"; shift 2 ;;
     --dispatch) (($# >= 2)) || die "--dispatch needs software or none"; dispatch="$2"; shift 2 ;;
@@ -68,6 +77,7 @@ for b in "${pos[@]}"; do
   [[ -x "$b" ]] || die "'$b' is not an executable"
 done
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer, got '$rounds'"
+[[ "$copies" =~ ^[1-9][0-9]*$ ]] || die "--copies must be a positive integer, got '$copies'"
 [[ "$live" =~ ^[0-9]+$ ]] || die "--live must be a worker count, got '$live'"
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || die "--seconds must be a positive integer, got '$seconds'"
 need python3 python3
@@ -102,15 +112,21 @@ measure() {
   m="$(GOMAXPROCS=1 time_run classify "$1" classify "${model_args[@]}" -o /dev/null "$capture")"
 }
 
-echo "$prog: A $(basename "${pos[0]}"), B $(basename "${pos[1]}"); $rounds rounds of $what" >&2
+for ((k = 0; k < copies; k++)); do
+  cp "${pos[0]}" "$tmp/a$k"
+  cp "${pos[1]}" "$tmp/b$k"
+done
+
+echo "$prog: A $(basename "${pos[0]}"), B $(basename "${pos[1]}"), $copies copies each; $rounds rounds of $what" >&2
 a=() b=() speedups=()
 for ((r = 1; r <= rounds; r++)); do
+  k=$(((r - 1) % copies))
   if ((r % 2)); then
-    measure "${pos[0]}"; x="$m"
-    measure "${pos[1]}"; y="$m"
+    measure "$tmp/a$k"; x="$m"
+    measure "$tmp/b$k"; y="$m"
   else
-    measure "${pos[1]}"; y="$m"
-    measure "${pos[0]}"; x="$m"
+    measure "$tmp/b$k"; y="$m"
+    measure "$tmp/a$k"; x="$m"
   fi
   a+=("$x") b+=("$y")
   # Speed of B over A: a rate's ratio live, a time's inverse offline.
