@@ -65,9 +65,9 @@ var (
 	_ = [1]struct{}{}[nodeSize-16]
 )
 
-// IsCompiled reports whether b, a model file's first bytes (at least 8),
+// isCompiled reports whether b, a model file's first bytes (at least 8),
 // starts a compiled model.
-func IsCompiled(b []byte) bool {
+func isCompiled(b []byte) bool {
 	return len(b) >= len(compiledMagic) && string(b[:len(compiledMagic)]) == compiledMagic
 }
 
@@ -131,7 +131,7 @@ func (f *Forest) AppendCompiled(b []byte) []byte {
 var errBigEndian = errors.New("compiled models are read on little-endian hosts only: load the JSON form")
 
 // littleEndian is the host's byte order.
-var littleEndian = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // readCompiled builds a Forest from a compiled model's bytes, whose
 // arrays it uses in place: b must not be changed afterwards.
@@ -144,7 +144,7 @@ func readCompiled(b []byte) (*Forest, error) {
 }
 
 func decodeCompiled(b []byte) (*Forest, error) {
-	if len(b) < compiledHeader || !IsCompiled(b) {
+	if len(b) < compiledHeader { // parse has seen the magic
 		return nil, errors.New("no header")
 	}
 	le := binary.LittleEndian
@@ -286,6 +286,12 @@ func (f *Forest) checkCompiled() error {
 	if uint64(nn)*uint64(nodeSize) > math.MaxUint32 {
 		return fmt.Errorf("%d nodes are more than a forest can address", nn)
 	}
+	if f.trees < 1 || f.pad < 0 || f.pad > 1 {
+		return fmt.Errorf("%d trees and %d padding nodes", f.trees, f.pad)
+	}
+	if slots := len(f.groups) * walkers; slots < f.trees || slots >= f.trees+walkers || (slots > f.trees) != (f.pad == 1) {
+		return fmt.Errorf("%d groups for %d trees and %d padding nodes", len(f.groups), f.trees, f.pad)
+	}
 	if len(f.probs) < nc {
 		return fmt.Errorf("%d probabilities for %d classes", len(f.probs), nc)
 	}
@@ -294,6 +300,16 @@ func (f *Forest) checkCompiled() error {
 			return fmt.Errorf("probability %d is %v", i, p)
 		}
 	}
+	// The padding tree, if any, is the last node: a leaf of zeros that no
+	// real tree reaches and that fills the last group's slots after the
+	// real trees, and only them. Every other leaf holds one tree's share
+	// of a verdict: its probabilities sum to 1/trees, give or take their
+	// rounding.
+	padNode := -1
+	if f.pad == 1 {
+		padNode = nn - 1
+	}
+	share := 1 / float64(f.trees)
 	featEnd := uint64(len(f.features)) * uint64(featureSize)
 	for i := range f.nodes {
 		n, off := &f.nodes[i], nodeAt(i)
@@ -305,12 +321,35 @@ func (f *Forest) checkCompiled() error {
 			if n.left != off {
 				return fmt.Errorf("leaf node %d points at %d, not at itself", i, n.left)
 			}
-			if lo := f.leafOff[i]; lo < 0 || int(lo) > len(f.probs)-nc {
+			lo := f.leafOff[i]
+			if lo < 0 || int(lo) > len(f.probs)-nc {
 				return fmt.Errorf("leaf node %d: probabilities at %d of %d", i, lo, len(f.probs))
 			}
+			probs := f.probs[lo : int(lo)+nc]
+			if i == padNode {
+				for k, p := range probs {
+					if p != 0 {
+						return fmt.Errorf("padding leaf: probability %d is %v", k, p)
+					}
+				}
+				continue
+			}
+			var sum float64
+			for _, p := range probs {
+				sum += float64(p)
+			}
+			if math.Abs(sum-share) > share*1e-4 {
+				return fmt.Errorf("leaf node %d: probabilities sum to %v, not 1/%d", i, sum, f.trees)
+			}
 		case nodeSize:
+			if i == padNode {
+				return fmt.Errorf("padding node %d is not a leaf", padNode)
+			}
 			if n.left%nodeSize != 0 || n.left <= off || uint64(n.left/nodeSize)+1 >= uint64(nn) {
 				return fmt.Errorf("node %d: children at offset %d of %d nodes", i, n.left, nn)
+			}
+			if padNode >= 0 && int(n.left/nodeSize)+1 >= padNode {
+				return fmt.Errorf("node %d: a child is the padding leaf", i)
 			}
 			if math.IsNaN(float64(n.thr)) {
 				return fmt.Errorf("node %d: threshold is NaN", i)
@@ -319,12 +358,6 @@ func (f *Forest) checkCompiled() error {
 			return fmt.Errorf("node %d: mask %d", i, n.mask)
 		}
 	}
-	if f.trees < 1 || f.pad < 0 || f.pad > 1 {
-		return fmt.Errorf("%d trees and %d padding nodes", f.trees, f.pad)
-	}
-	if slots := len(f.groups) * walkers; slots < f.trees || slots >= f.trees+walkers || (slots > f.trees) != (f.pad == 1) {
-		return fmt.Errorf("%d groups for %d trees and %d padding nodes", len(f.groups), f.trees, f.pad)
-	}
 	// Heights, leaves up: children follow their parent, so one backward
 	// pass sees both children of a node before the node.
 	height := make([]int32, nn)
@@ -332,42 +365,6 @@ func (f *Forest) checkCompiled() error {
 		if n := &f.nodes[i]; n.mask != 0 {
 			c := n.left / nodeSize
 			height[i] = 1 + max(height[c], height[c+1])
-		}
-	}
-	// The padding tree, if any, is the last node: a leaf of zeros that
-	// fills the last group's slots after the real trees, and only them.
-	padNode := -1
-	if f.pad == 1 {
-		padNode = nn - 1
-		if f.nodes[padNode].mask != 0 {
-			return fmt.Errorf("padding node %d is not a leaf", padNode)
-		}
-		o := f.leafOff[padNode]
-		for k, p := range f.probs[o : int(o)+nc] {
-			if p != 0 {
-				return fmt.Errorf("padding leaf: probability %d is %v", k, p)
-			}
-		}
-		for i := range f.nodes {
-			if n := &f.nodes[i]; n.mask != 0 && int(n.left/nodeSize)+1 >= padNode {
-				return fmt.Errorf("node %d: a child is the padding leaf", i)
-			}
-		}
-	}
-	// Every other leaf holds one tree's share of a verdict: its
-	// probabilities sum to 1/trees, give or take their rounding.
-	share := 1 / float64(f.trees)
-	for i := range f.nodes {
-		if f.nodes[i].mask != 0 || i == padNode {
-			continue
-		}
-		var sum float64
-		o := f.leafOff[i]
-		for _, p := range f.probs[o : int(o)+nc] {
-			sum += float64(p)
-		}
-		if math.Abs(sum-share) > share*1e-4 {
-			return fmt.Errorf("leaf node %d: probabilities sum to %v, not 1/%d", i, sum, f.trees)
 		}
 	}
 	for gi := range f.groups {

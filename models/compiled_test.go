@@ -56,7 +56,7 @@ func TestCompiledRoundTrip(t *testing.T) {
 		m.Description = "round trip"
 		want := mustCompile(t, m)
 		b := want.AppendCompiled(nil)
-		if !IsCompiled(b) {
+		if !isCompiled(b) {
 			t.Fatalf("%d trees: the compiled form does not start with its magic", trees)
 		}
 		got, err := Read(bytes.NewReader(b))

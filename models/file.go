@@ -107,7 +107,7 @@ func parse(b []byte) (*Forest, error) {
 	if len(b) > maxModelBytes {
 		return nil, fmt.Errorf("%w: larger than %d MiB", ErrCorruptModel, maxModelBytes>>20)
 	}
-	if IsCompiled(b) {
+	if isCompiled(b) {
 		return readCompiled(b)
 	}
 	var m File

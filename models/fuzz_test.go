@@ -44,7 +44,7 @@ func FuzzRead(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if IsCompiled(data) && len(data) >= compiledHeader {
+		if isCompiled(data) && len(data) >= compiledHeader {
 			// Past the checksum, or the fuzzer would hardly reach the checks
 			// that keep proba's unchecked loads in bounds.
 			data = resum(bytes.Clone(data))
@@ -70,7 +70,7 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 
-		if IsCompiled(data) {
+		if isCompiled(data) {
 			checkWalks(t, forest, vecs)
 			if again := forest.AppendCompiled(nil); !bytes.Equal(again, data) {
 				t.Fatalf("an accepted compiled model writes back other bytes")
