@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 )
 
 // version is set at build time by the Makefile (git describe).
@@ -154,9 +153,3 @@ func (fs *flagSet) parse(args []string) (pos []string, code int, ok bool) {
 		args = args[1:]
 	}
 }
-
-// listFlag collects a repeatable flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, " ") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,6 +25,12 @@ import (
 // release the binding was built for, whose libraries run needs. A function,
 // so start-up does not format it for every other command.
 func bindingNote() string { return "DPDK binding for " + dpdk.BuiltVersion() + ", loaded by run" }
+
+// listFlag collects a repeatable flag (--eal).
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func runLive(args []string, stdout, stderr io.Writer) int {
 	var cfgPath, modelPath, out, summaryPath, metricsAddr string

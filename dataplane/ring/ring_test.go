@@ -329,14 +329,15 @@ func BenchmarkPushPop(b *testing.B) {
 }
 
 func TestHasPointers(t *testing.T) {
+	// Exported fields: only reflect reads them.
 	type flat struct {
-		a uint64
-		b [4]byte
-		c struct{ d int32 }
+		A uint64
+		B [4]byte
+		C struct{ D int32 }
 	}
 	type deep struct {
-		a uint64
-		b [2]struct{ s string }
+		A uint64
+		B [2]struct{ S string }
 	}
 	cases := []struct {
 		t    reflect.Type
