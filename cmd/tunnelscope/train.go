@@ -166,11 +166,10 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	f, err := loadModel(in)
-	if err != nil {
-		fmt.Fprintf(stderr, "tunnelscope compile: %v\n", err)
-		return 1
+	if err == nil {
+		err = f.SaveCompiled(out)
 	}
-	if err := f.SaveCompiled(out); err != nil {
+	if err != nil {
 		fmt.Fprintf(stderr, "tunnelscope compile: %v\n", err)
 		return 1
 	}
