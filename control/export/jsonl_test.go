@@ -69,3 +69,45 @@ func TestAppendJSONDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%.1f allocations per record", a)
 	}
 }
+
+// typicalRecord is a record like most of the offline bench's: IPv4, a
+// few dozen packets, a model verdict with a full-precision confidence.
+func typicalRecord() dataplane.Record {
+	r := dataplane.Record{
+		Version: 4, Proto: 6, SrcPort: 49612, DstPort: 443,
+		First: time.Date(2016, 8, 2, 2, 19, 41, 895304000, time.UTC).UnixNano(),
+		Last:  time.Date(2016, 8, 2, 2, 19, 42, 125381000, time.UTC).UnixNano(),
+		Pkts:  [2]uint64{10, 14}, Bytes: [2]uint64{1288, 17970}, FrameBytes: [2]uint64{1428, 18166},
+		FrameMin: [2]uint16{54, 60}, FrameMax: [2]uint16{486, 1514},
+		End: flow.EndFIN, Lcore: -1,
+		Verdict: models.Verdict{Class: models.WebBrowsing, Source: models.SourceModel, Confidence: 0.35743618},
+		File:    "bench-offline-1000000.pcap",
+	}
+	copy(r.Src[:], []byte{192, 168, 115, 8})
+	copy(r.Dst[:], []byte{183, 131, 48, 145})
+	return r
+}
+
+// A plain file name and an IPv4 pair take the fast paths of appendString
+// and appendAddr; the values must still read back.
+func TestAppendJSONTypical(t *testing.T) {
+	r := typicalRecord()
+	var got map[string]any
+	if err := json.Unmarshal(AppendJSON(nil, &r), &got); err != nil {
+		t.Fatalf("invalid JSON: %v\n%s", err, AppendJSON(nil, &r))
+	}
+	if got["file"] != r.File || got["src"] != "192.168.115.8" || got["dst"] != "183.131.48.145" ||
+		got["sport"] != 49612.0 || got["bytes_bwd"] != 17970.0 {
+		t.Errorf("record read back as %v", got)
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	r := typicalRecord()
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendJSON(buf[:0], &r)
+	}
+	b.SetBytes(int64(len(buf)))
+}

@@ -37,19 +37,6 @@ func appendTime(dst []byte, ns int64) []byte {
 	return append(dst, b[:]...)
 }
 
-// twoDigits holds "00" to "99": a pair of digits per lookup halves the
-// divisions of writing a number.
-const twoDigits = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
-	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" +
-	"60616263646566676869" + "70717273747576777879" + "80818283848586878889" +
-	"90919293949596979899"
-
-// pair writes v (below 100) into b[0:2] as two digits.
-func pair(b []byte, v uint64) {
-	i := v % 100 * 2
-	b[0], b[1] = twoDigits[i], twoDigits[i+1]
-}
-
 // civil converts days since 1970-01-01 to a proleptic
 // Gregorian date. Counting from 0000-03-01 puts the leap day last in each
 // year, and 400-year eras of 146097 days repeat exactly, so each field is
