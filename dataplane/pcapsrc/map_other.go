@@ -10,5 +10,3 @@ var mapMin int64 = 1 << 20
 func mapFile(*os.File) []byte { return nil }
 
 func unmap([]byte) {}
-
-func populate([]byte) bool { return false }
