@@ -213,11 +213,16 @@ median_to() {
 # ratio A B [DIGITS]: A/B to DIGITS decimals (default two).
 ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%.*f", d, a / b }'; }
 
-# goal NAME VALUE MIN prints VALUE against its goal MIN and sets below=1
-# when it falls short. VALUE is compared as printed, so give it more
-# decimals than MIN has: with as many, 0.4985 printed and passed as 0.50.
+# goal NAME VALUE MIN prints VALUE against its goal MIN, and whether it
+# met it, and sets below=1 when it falls short. VALUE is compared as
+# printed, so give it two more decimals than MIN has: with as many,
+# 0.4985 printed and passed as 0.50, and with one more, 4.996 as 5.00.
 # shellcheck disable=SC2034 # below is the caller's
 goal() {
-  echo "$1 ${2}x (goal >= ${3}x)"
-  if awk -v v="$2" -v g="$3" 'BEGIN { exit !(v < g) }'; then below=1; fi
+  if awk -v v="$2" -v g="$3" 'BEGIN { exit !(v < g) }'; then
+    below=1
+    echo "$1 ${2}x (goal >= ${3}x: missed)"
+  else
+    echo "$1 ${2}x (goal >= ${3}x: met)"
+  fi
 }
