@@ -116,11 +116,11 @@ func (o *Offline) Run(files []string) (Result, error) {
 }
 
 // newWorkers makes n workers with the garbage collector paused: what of
-// their state the Go heap holds (the flow index and per-slot counters,
-// tens of MB by default; the largest arrays are mapped outside it, see
-// hugepage) lives as long as the run, so the collections its growth of
-// the heap would set off could free nothing. Afterwards the collector
-// paces itself from the heap with that state in it.
+// their state the Go heap holds lives as long as the run, so the
+// collections its growth of the heap would set off could free nothing.
+// On Linux that is little, as the large arrays are mapped outside the
+// heap (see hugepage); elsewhere it is tens of MB by default. Afterwards
+// the collector paces itself from the heap with that state in it.
 func (o *Offline) newWorkers(n int) ([]*Worker, error) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	workers := make([]*Worker, 0, n)

@@ -129,7 +129,7 @@ func NewWorker(cfg Config, sink Sink) (*Worker, error) {
 	}
 	w.table, w.fx = t, fx
 	w.feats = hugepage.Make[features.Flow](t.Capacity())
-	w.windows = make([]int32, t.Capacity())
+	w.windows = hugepage.MakeLazy[int32](t.Capacity())
 	w.vec = make([]float32, 0, features.VectorLen)
 	return w, nil
 }
@@ -175,7 +175,8 @@ func (w *Worker) Close() {
 	w.table.Close()
 	w.fx.Close()
 	hugepage.Free(w.feats)
-	w.feats = nil
+	hugepage.Free(w.windows)
+	w.feats, w.windows = nil, nil
 }
 
 // Decoded runs a packet that another stage already decoded (the live

@@ -13,7 +13,9 @@
 // and doubles as flows arrive, into memory reserved by New: a full-size
 // index would make every lookup a cache (and TLB) miss, while one sized
 // for the flows actually present stays in cache. Pages never touched cost
-// no physical memory, so the reservation is cheap.
+// no physical memory, so the reservation is cheap. Both live outside the
+// Go heap (internal/hugepage), the slab in huge pages, the index in small
+// ones, and Close returns them.
 //
 // Expiry: every flow sits on two doubly linked lists threaded through the
 // slab by int32 links. The recency list of its timer class (TCP, UDP,
@@ -223,9 +225,9 @@ func New(cfg Config, onEnd EndFunc) (*Table, error) {
 		onEnd:     onEnd,
 	}
 	if spare == full {
-		t.index, t.spare = make([]uint64, full/2)[:size], make([]uint64, full)
+		t.index, t.spare = hugepage.MakeLazy[uint64](full / 2)[:size], hugepage.MakeLazy[uint64](full)
 	} else {
-		t.index, t.spare = make([]uint64, full)[:size], make([]uint64, spare)
+		t.index, t.spare = hugepage.MakeLazy[uint64](full)[:size], hugepage.MakeLazy[uint64](spare)
 	}
 	t.idle = [numRecency]int64{int64(cfg.TCP.Idle), int64(cfg.UDP.Idle), int64(cfg.Other.Idle), int64(cfg.TCPCloseLinger)}
 	t.active = [numAge]int64{int64(cfg.TCP.Active), int64(cfg.UDP.Active), int64(cfg.Other.Active)}
@@ -665,9 +667,11 @@ func (t *Table) Footprint() int {
 // packet waits for them. Call it before the table's first packet.
 func (t *Table) Prefault() { hugepage.Touch(t.slab, hugepage.Size) }
 
-// Close returns the table's slab to the kernel (see hugepage.Free). The
-// table must not be used afterwards.
+// Close returns the table's slab and index to the kernel (see
+// hugepage.Free). The table must not be used afterwards.
 func (t *Table) Close() {
 	hugepage.Free(t.slab)
-	t.slab = nil
+	hugepage.Free(t.index)
+	hugepage.Free(t.spare)
+	t.slab, t.index, t.spare = nil, nil, nil
 }

@@ -35,6 +35,22 @@ func TestMakeAdvisesHugePages(t *testing.T) {
 	}
 }
 
+// TestMakeLazyMapsWithoutAdvice checks that a large MakeLazy array is a
+// mapping of its own, outside the Go heap (Free removes it), that carries
+// no huge-page advice, so its head takes small pages.
+func TestMakeLazyMapsWithoutAdvice(t *testing.T) {
+	s := MakeLazy[uint64](4 * Size / 8)
+	s[0], s[len(s)-1] = 1, 1
+	addr := uintptr(unsafe.Pointer(&s[0]))
+	if hasVmFlag(t, addr, "hg") {
+		t.Error("the mapping holding a MakeLazy array has VmFlags hg")
+	}
+	Free(s)
+	if v, err := smaps.Field(addr, "Rss"); err == nil {
+		t.Fatalf("after Free the array's mapping is still there (Rss %s)", v)
+	}
+}
+
 // hasVmFlag reports whether the mapping holding addr has flag among its
 // VmFlags in /proc/self/smaps.
 func hasVmFlag(t *testing.T, addr uintptr, flag string) bool {

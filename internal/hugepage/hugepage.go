@@ -44,7 +44,18 @@ const Size = 2 << 20
 // always); elsewhere it is ordinary memory. T must hold no pointers: the
 // garbage collector never scans the memory. Arrays smaller than a huge
 // page are allocated as usual. Free returns the array's memory.
-func Make[T any](n int) []T {
+func Make[T any](n int) []T { return makeArray[T](n, true) }
+
+// MakeLazy is Make without the huge-page advice, for a large array of
+// which only a head is used at first, and perhaps ever: the flow index
+// starts at 32 KiB of up to 16 MiB. A huge page would zero 2 MiB to hold
+// that head, where small pages fault in as it grows. Like Make's, the
+// array lives outside the Go heap, so its size does not pace the
+// garbage collector (on the Go heap, the index set off a collection at a
+// classify's end that could free nothing).
+func MakeLazy[T any](n int) []T { return makeArray[T](n, false) }
+
+func makeArray[T any](n int, huge bool) []T {
 	var zero T
 	size := uintptr(n) * unsafe.Sizeof(zero)
 	if size < Size { // zero-size elements included
@@ -58,7 +69,9 @@ func Make[T any](n int) []T {
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
 	off := (Size - base%Size) % Size
 	start := unsafe.Pointer(unsafe.SliceData(buf[off:]))
-	advise(unsafe.Slice((*byte)(start), size&^(Size-1)))
+	if huge {
+		advise(unsafe.Slice((*byte)(start), size&^(Size-1)))
+	}
 	if mapped {
 		mappings.Lock()
 		mappings.m[uintptr(start)] = buf
