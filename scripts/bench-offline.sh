@@ -126,7 +126,7 @@ if [[ -s "$tmp/tunnelscope.err" ]]; then
 fi
 
 below=0
-goal ratio "$(ratio "$ndpi_t" "$ts_t" 3)" "$min_ratio"
+goal ratio "$ndpi_t" "$ts_t" "$min_ratio"
 if ((runs > 1)); then
   # Informational, as in bench-dataplane.sh: each turn's two runs are a
   # second apart, so the median of the turns' own ratios moves less with

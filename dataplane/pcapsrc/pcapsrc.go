@@ -306,7 +306,7 @@ func (s *Source) Guard(fn func() error) (err error) {
 		if r == nil {
 			return
 		}
-		if f, ok := r.(interface{ Addr() uintptr }); ok && s.in.holds(f.Addr()) {
+		if f, ok := r.(interface{ Addr() uintptr }); ok && holds(s.in.buf, f.Addr()) {
 			err = fmt.Errorf("%s: after frame %d: %w", s.name, s.n, ErrShrunk)
 			return
 		}
@@ -663,7 +663,8 @@ const faultAround = 64 << 10
 
 // populate maps the pages of b, a span of a mapped file, into the process,
 // reading them from disk if the page cache lacks them. It reports false
-// if a page faulted: the file was cut short since it was mapped. sum is
+// if one of b's pages faulted: the file was cut short since it was
+// mapped; any other fault passes on, as in Guard. sum is
 // what its loads read, for the caller to keep so that they are not
 // compiled away.
 //
@@ -681,7 +682,7 @@ func populate(b []byte) (sum byte, ok bool) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+			if f, fault := r.(interface{ Addr() uintptr }); !fault || !holds(b, f.Addr()) {
 				panic(r)
 			}
 			ok = false
@@ -694,13 +695,13 @@ func populate(b []byte) (sum byte, ok bool) {
 	return sum + b[len(b)-1], true
 }
 
-// holds reports whether addr is inside buf.
-func (in *input) holds(addr uintptr) bool {
-	if len(in.buf) == 0 {
+// holds reports whether addr is inside b.
+func holds(b []byte, addr uintptr) bool {
+	if len(b) == 0 {
 		return false
 	}
-	base := uintptr(unsafe.Pointer(&in.buf[0]))
-	return addr >= base && addr-base < uintptr(len(in.buf))
+	base := uintptr(unsafe.Pointer(&b[0]))
+	return addr >= base && addr-base < uintptr(len(b))
 }
 
 func (in *input) peek(n int) []byte { return in.buf[in.pos : in.pos+n] }

@@ -21,6 +21,10 @@
 // mapping, the array comes from the Go heap and Free leaves it to the
 // collector.
 //
+// MakeLazy maps an array the same way without the huge-page advice, for
+// one of which only a small head is used (the flow index): outside the
+// heap, its size does not pace the collector.
+//
 // Threading: Make and Free may be called from any goroutine; the memory
 // Make returns is the caller's, and nothing may use it after Free. The
 // first touch of each huge page zeroes 2 MiB, so a worker should touch

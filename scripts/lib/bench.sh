@@ -213,16 +213,18 @@ median_to() {
 # ratio A B [DIGITS]: A/B to DIGITS decimals (default two).
 ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%.*f", d, a / b }'; }
 
-# goal NAME VALUE MIN prints VALUE against its goal MIN, and whether it
-# met it, and sets below=1 when it falls short. VALUE is compared as
-# printed, so give it two more decimals than MIN has: with as many,
-# 0.4985 printed and passed as 0.50, and with one more, 4.996 as 5.00.
+# goal NAME A B MIN prints the ratio A/B to three decimals against its
+# goal MIN, and whether it met it, and sets below=1 when it falls short.
+# The unrounded ratio is what is compared: a rounded one let 0.4985 pass
+# as 0.50 and 4.996 as 5.00.
 # shellcheck disable=SC2034 # below is the caller's
 goal() {
-  if awk -v v="$2" -v g="$3" 'BEGIN { exit !(v < g) }'; then
+  local shown
+  shown="$(ratio "$2" "$3" 3)"
+  if awk -v a="$2" -v b="$3" -v g="$4" 'BEGIN { exit !(a / b < g) }'; then
     below=1
-    echo "$1 ${2}x (goal >= ${3}x: missed)"
+    echo "$1 ${shown}x (goal >= ${4}x: missed)"
   else
-    echo "$1 ${2}x (goal >= ${3}x: met)"
+    echo "$1 ${shown}x (goal >= ${4}x: met)"
   fi
 }
