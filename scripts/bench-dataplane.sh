@@ -10,7 +10,8 @@ usage() {
 usage: scripts/bench-dataplane.sh [options] [CAPTURE] [SECONDS]
 
 Replays CAPTURE from memory through DPDK's net_pcap driver
-(--vdev=net_pcap0,rx_pcap=CAPTURE,infinite_rx=1, no hugepages) and measures:
+(--vdev=net_pcap0,rx_pcap=CAPTURE,infinite_rx=1, --no-huge unless
+--hugepages) and measures:
   1. dpdk-testpmd --forward-mode=rxonly, one forwarding lcore, SECONDS long:
      RX packets from testpmd's accumulated forward statistics;
   2. bin/tunnelscope run -m MODEL --workers 1 --duration SECONDS --summary FILE:
@@ -41,6 +42,13 @@ options:
   --burst N         receive burst size of both testpmd (--burst) and
                     tunnelscope ([live] burst); default 64, tunnelscope's
                     default
+  --hugepages       back both programs' EAL memory, where the replay's mbufs
+                    live, with 2 MiB huge pages instead of --no-huge, as an
+                    appliance runs; needs twice the printed MiB free
+                    (sudo scripts/hugepages.sh reserve). net_pcap's copy of
+                    each frame, all of testpmd's work, gains most from it,
+                    so the ratio is lower than with --no-huge (the goals
+                    are set for the default)
   --model FILE      model for the runs (default configs/model.tsm)
   --no-model        run without a model (verdicts stay unknown)
   --runs N          rounds of the three measurements, interleaved so that
@@ -74,6 +82,7 @@ while (($#)); do
     --burst) (($# >= 2)) || die "--burst needs a size"; burst="$2"; shift 2 ;;
     --model) (($# >= 2)) || die "--model needs a file"; model="$2"; shift 2 ;;
     --no-model) model=""; shift ;;
+    --hugepages) replay_memory=huge; shift ;;
     --check) check=1; shift ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) pos+=("$1"); shift ;;
@@ -116,7 +125,11 @@ set_model_args "$model"
 
 replay_pool "$packets"
 vdev="net_pcap0,rx_pcap=$capture,infinite_rx=1"
-eal_common=(--no-huge -m "$mem_mb" --no-shconf --no-pci --vdev="$vdev")
+if [[ "$replay_memory" == huge ]]; then
+  need_hugepages "$((2 * mem_mb))" # the two-worker run's, the most at once
+fi
+mem_eal_args "$mem_mb"
+eal_common=("${mem_args[@]}" --no-shconf --no-pci --vdev="$vdev")
 
 tmp="$(mktemp -d)"
 prefixes=()
@@ -190,7 +203,7 @@ run_testpmd() {
 # run_tunnelscope WORKERS sets ts=(processed packets elapsed_s imissed rx_nombuf ring).
 run_tunnelscope() { replay_run "$binary" "$1" "$dispatch"; }
 
-echo "capture $capture: $packets packets; ${seconds}s per run; CPUs $cpus; $mbufs mbufs, ${mem_mb} MiB; burst $burst; model ${model:-none}"
+echo "capture $capture: $packets packets; ${seconds}s per run; CPUs $cpus; $mbufs mbufs, ${mem_mb} MiB of $( [[ "$replay_memory" == huge ]] && echo "huge pages" || echo "ordinary pages (--no-huge)"); burst $burst; model ${model:-none}"
 
 below=0
 # better A B: the larger of two rates.

@@ -70,6 +70,38 @@ replay_pool() {
   mem_mb=$((mbufs * 2560 / 1048576 + 512))
 }
 
+# replay_memory backs the replay's EAL memory, which holds the mbufs
+# (mem_eal_args): "no-huge", the default, with ordinary pages, which need
+# no reservation and are how the project's VM and CI run it; "huge" with
+# 2 MiB huge pages, as an appliance runs (see need_hugepages). Set it
+# before replay_setup.
+replay_memory=no-huge
+
+# mem_eal_args MB sets mem_args to the EAL arguments that give the EAL MB
+# MiB of memory as replay_memory says. Huge-page files are unlinked as
+# soon as they are mapped (--huge-unlink), so a killed run leaves none
+# behind in hugetlbfs.
+# shellcheck disable=SC2034 # mem_args is for the caller
+mem_eal_args() {
+  if [[ "$replay_memory" == huge ]]; then
+    mem_args=(-m "$1" --huge-unlink)
+  else
+    mem_args=(--no-huge -m "$1")
+  fi
+}
+
+# need_hugepages MB dies unless a hugetlbfs is mounted and MB MiB of huge
+# pages are free, saying how to reserve them.
+need_hugepages() {
+  local free_kb page_kb pages
+  free_kb="$(awk '/^HugePages_Free:/ { f = $2 } /^Hugepagesize:/ { s = $2 } END { print f * s }' /proc/meminfo)"
+  page_kb="$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo)"
+  pages=$(((($1 * 1024) + page_kb - 1) / page_kb))
+  if ! grep -q ' hugetlbfs ' /proc/mounts || ((free_kb < $1 * 1024)); then
+    die "huge pages: need $1 MiB free in a mounted hugetlbfs, have $((free_kb / 1024)) MiB free$(grep -q ' hugetlbfs ' /proc/mounts || echo ' and no hugetlbfs mounted'); reserve them with: sudo scripts/hugepages.sh reserve -p $pages"
+  fi
+}
+
 # replay_setup CFG CAPTURE WORKERS DISPATCH MBUFS MEM_MB PREFIX CPU...
 # writes CFG, a live config in which net_pcap replays CAPTURE from memory
 # (infinite_rx) on one RX queue per worker, as RSS would give a NIC (the
@@ -103,7 +135,8 @@ rx_queues = $workers
 lcores = [$lcores]
 CFG
   eal_args=()
-  for a in --no-huge -m "$((mem_mb * workers))" --no-shconf --no-pci --file-prefix="$prefix" --lcores="$map"; do
+  mem_eal_args "$((mem_mb * workers))"
+  for a in "${mem_args[@]}" --no-shconf --no-pci --file-prefix="$prefix" --lcores="$map"; do
     eal_args+=("--eal=$a")
   done
 }
