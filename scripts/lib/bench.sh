@@ -92,13 +92,18 @@ mem_eal_args() {
 
 # need_hugepages MB dies unless a hugetlbfs is mounted and MB MiB of huge
 # pages are free, saying how to reserve them.
+# It counts pages of the kernel's default size (Hugepagesize), 2 MiB on
+# x86 unless the boot line says otherwise, and names that size in its hint.
 need_hugepages() {
-  local free_kb page_kb pages
+  local free_kb page_kb size pages mounted=1
   free_kb="$(awk '/^HugePages_Free:/ { f = $2 } /^Hugepagesize:/ { s = $2 } END { print f * s }' /proc/meminfo)"
   page_kb="$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo)"
+  size=2M
+  ((page_kb == 1048576)) && size=1G
   pages=$(((($1 * 1024) + page_kb - 1) / page_kb))
-  if ! grep -q ' hugetlbfs ' /proc/mounts || ((free_kb < $1 * 1024)); then
-    die "huge pages: need $1 MiB free in a mounted hugetlbfs, have $((free_kb / 1024)) MiB free$(grep -q ' hugetlbfs ' /proc/mounts || echo ' and no hugetlbfs mounted'); reserve them with: sudo scripts/hugepages.sh reserve -p $pages"
+  grep -q ' hugetlbfs ' /proc/mounts || mounted=0
+  if ((!mounted || free_kb < $1 * 1024)); then
+    die "huge pages: need $1 MiB free in a mounted hugetlbfs, have $((free_kb / 1024)) MiB free$( ((mounted)) || echo ' and no hugetlbfs mounted'); reserve them with: sudo scripts/hugepages.sh reserve -s $size -p $pages"
   fi
 }
 
