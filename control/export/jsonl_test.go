@@ -26,14 +26,21 @@ func sampleRecord() dataplane.Record {
 	return r
 }
 
+// readBack decodes r's JSON record, failing the test if it is not JSON.
+func readBack(t *testing.T, r *dataplane.Record) map[string]any {
+	t.Helper()
+	var got map[string]any
+	if err := json.Unmarshal(AppendJSON(nil, r), &got); err != nil {
+		t.Fatalf("invalid JSON: %v\n%s", err, AppendJSON(nil, r))
+	}
+	return got
+}
+
 // The output is valid JSON whose values read back to the record's, even
 // with a file name that needs escaping and is not UTF-8.
 func TestAppendJSONRoundTrip(t *testing.T) {
 	r := sampleRecord()
-	var got map[string]any
-	if err := json.Unmarshal(AppendJSON(nil, &r), &got); err != nil {
-		t.Fatalf("invalid JSON: %v\n%s", err, AppendJSON(nil, &r))
-	}
+	got := readBack(t, &r)
 	want := map[string]any{
 		"file": "we\"ird\\name\n\ufffd.pcap", "proto": 17.0, "src": "2000::1", "sport": 5353.0,
 		"dst": "2000::2", "dport": 53.0, "first_seen": "2024-01-02T03:04:05.000000006Z",
@@ -92,10 +99,7 @@ func typicalRecord() dataplane.Record {
 // and appendAddr; the values must still read back.
 func TestAppendJSONTypical(t *testing.T) {
 	r := typicalRecord()
-	var got map[string]any
-	if err := json.Unmarshal(AppendJSON(nil, &r), &got); err != nil {
-		t.Fatalf("invalid JSON: %v\n%s", err, AppendJSON(nil, &r))
-	}
+	got := readBack(t, &r)
 	if got["file"] != r.File || got["src"] != "192.168.115.8" || got["dst"] != "183.131.48.145" ||
 		got["sport"] != 49612.0 || got["bytes_bwd"] != 17970.0 {
 		t.Errorf("record read back as %v", got)

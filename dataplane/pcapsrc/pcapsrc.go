@@ -300,19 +300,31 @@ func (s *Source) Guard(fn func() error) (err error) {
 	if !s.in.mapped {
 		return fn()
 	}
+	if faultIn(s.in.buf, func() { err = fn() }) {
+		return fmt.Errorf("%s: after frame %d: %w", s.name, s.n, ErrShrunk)
+	}
+	return err
+}
+
+// faultIn runs fn and reports whether it faulted on an address inside b,
+// a mapped file's pages that the file no longer holds; any other panic,
+// and any other fault, passes on. The goroutine's panic-on-fault setting
+// is restored.
+func faultIn(b []byte, fn func()) (faulted bool) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		r := recover()
 		if r == nil {
 			return
 		}
-		if f, ok := r.(interface{ Addr() uintptr }); ok && holds(s.in.buf, f.Addr()) {
-			err = fmt.Errorf("%s: after frame %d: %w", s.name, s.n, ErrShrunk)
+		if f, ok := r.(interface{ Addr() uintptr }); ok && holds(b, f.Addr()) {
+			faulted = true
 			return
 		}
 		panic(r)
 	}()
-	return fn()
+	fn()
+	return false
 }
 
 // pcapRecord is the common case of nextPcap, kept free of calls so that
@@ -664,9 +676,9 @@ const faultAround = 64 << 10
 // populate maps the pages of b, a span of a mapped file, into the process,
 // reading them from disk if the page cache lacks them. It reports false
 // if one of b's pages faulted: the file was cut short since it was
-// mapped; any other fault passes on, as in Guard. sum is
-// what its loads read, for the caller to keep so that they are not
-// compiled away.
+// mapped; any other fault passes on (faultIn, as in Guard). sum is what
+// its loads read, for the caller to keep so that they are not compiled
+// away.
 //
 // It touches one byte per faultAround. madvise(MADV_POPULATE_READ), which
 // it replaces, walks every 4 KiB page: the first 32 MiB of the bench
@@ -680,19 +692,13 @@ func populate(b []byte) (sum byte, ok bool) {
 	if len(b) == 0 {
 		return 0, true
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			if f, fault := r.(interface{ Addr() uintptr }); !fault || !holds(b, f.Addr()) {
-				panic(r)
-			}
-			ok = false
+	faulted := faultIn(b, func() {
+		for i := 0; i < len(b); i += faultAround {
+			sum += b[i]
 		}
-	}()
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	for i := 0; i < len(b); i += faultAround {
-		sum += b[i]
-	}
-	return sum + b[len(b)-1], true
+		sum += b[len(b)-1]
+	})
+	return sum, !faulted
 }
 
 // holds reports whether addr is inside b.

@@ -95,9 +95,10 @@ mem_eal_args() {
 # It counts pages of the kernel's default size (Hugepagesize), 2 MiB on
 # x86 unless the boot line says otherwise, and names that size in its hint.
 need_hugepages() {
-  local free_kb page_kb size pages mounted=1
-  free_kb="$(awk '/^HugePages_Free:/ { f = $2 } /^Hugepagesize:/ { s = $2 } END { print f * s }' /proc/meminfo)"
-  page_kb="$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo)"
+  local free page_kb free_kb size pages mounted=1
+  read -r free page_kb < <(awk '/^HugePages_Free:/ { f = $2 } /^Hugepagesize:/ { s = $2 } END { print f + 0, s + 0 }' /proc/meminfo)
+  ((page_kb > 0)) || die "huge pages: /proc/meminfo gives no Hugepagesize"
+  free_kb=$((free * page_kb))
   size=2M
   ((page_kb == 1048576)) && size=1G
   pages=$(((($1 * 1024) + page_kb - 1) / page_kb))
