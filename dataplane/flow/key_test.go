@@ -114,6 +114,25 @@ func TestHashSymmetric(t *testing.T) {
 	}
 }
 
+// TestHashPortsStayWithTheirAddress: a hash that combined an endpoint's
+// words by addition would give two flows between the same hosts that
+// exchange their ports one value.
+func TestHashPortsStayWithTheirAddress(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 20000 {
+		p := randPacket(r)
+		if p.SrcPort == p.DstPort {
+			continue
+		}
+		k := Key{A: p.Src, B: p.Dst, PortA: p.SrcPort, PortB: p.DstPort, Proto: p.Proto, Version: p.Version}
+		x := k
+		x.PortA, x.PortB = k.PortB, k.PortA
+		if k.Hash() == x.Hash() {
+			t.Fatalf("%+v and the same hosts with ports exchanged hash alike", k)
+		}
+	}
+}
+
 // Set orders endpoints without a branch; this checks it against the
 // ordering written out plainly (after), with ties in each word of the comparison,
 // and checks that HashOf (from the packet) is the key's Hash.
