@@ -145,11 +145,17 @@ func (w *Worker) SetFile(name string) { w.rec.File = name }
 
 // Frame runs one frame through the pipeline. wireLen is the frame's length
 // on the wire; now is its timestamp in ns since the epoch.
+//
+// A frame that does not decode still moves the flow clock: time passed on
+// the wire whatever the frame was, and the live loop, whose timer expires
+// flows at the latest frame time it has seen, must end the same flows the
+// same way as an offline run of the same frames.
 func (w *Worker) Frame(frame []byte, wireLen uint32, now int64, link packet.LinkType) {
 	if err := w.dec.Decode(frame, link, &w.pkt); err != nil {
 		w.c.Frames++
 		w.c.FrameBytes += uint64(wireLen)
 		w.countError(err)
+		w.table.Expire(now)
 		return
 	}
 	w.Decoded(&w.pkt, wireLen, now)

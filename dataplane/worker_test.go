@@ -215,3 +215,33 @@ func TestBytesPerFlow(t *testing.T) {
 	}
 	t.Logf("%.0f bytes per flow slot", w.BytesPerFlow())
 }
+
+// A frame that does not decode still moves the flow clock: a flow idle
+// longer than its timeout by a later non-IP frame's time ends as idle, not
+// at the flush, as the live loop's timer ends it.
+func TestUndecodedFrameMovesTheClock(t *testing.T) {
+	frames := loadFrames(t, "../sample/tor.pcap")
+	sink := &countSink{}
+	w, err := NewWorker(testConfig(64), sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	for _, f := range frames {
+		w.Frame(f.data, f.wireLen, f.time, f.link)
+		last = max(last, f.time)
+	}
+	active := w.TableStats().Created - sink.ends
+	if active == 0 {
+		t.Fatal("no flow left active to expire")
+	}
+	// Four bytes of Ethernet: truncated, no flow.
+	w.Frame([]byte{0, 1, 2, 3}, 4, last+int64(time.Hour), packet.LinkEthernet)
+	w.Publish()
+	if c := w.Counters(); c.Truncated == 0 {
+		t.Fatalf("the frame decoded: %+v", c)
+	}
+	if left := w.TableStats().Created - sink.ends; left != 0 {
+		t.Fatalf("%d of %d flows still active an hour after the last packet", left, active)
+	}
+}
