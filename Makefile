@@ -34,12 +34,25 @@ $(SHIM): $(SHIM_SRC)
 	$(CC) -O2 -g -Wall -Wextra -fPIC -shared -fvisibility=hidden -Wno-deprecated-declarations \
 	  -Wl,-z,defs -Wl,-z,now $$(pkg-config --cflags libdpdk) -o $@ $< $$(pkg-config --libs libdpdk)
 
+# The live program: the command built with the DPDK binding, and so with
+# cgo. bin/tunnelscope is built without cgo, embeds it, and runs it for
+# `run` (cmd/tunnelscope/run_livebin.go): a cgo process starts about 1 ms
+# later, which every offline command would otherwise pay (2.3% of the
+# offline benchmark; docs/performance-log.md, "Session 25"). Run it
+# directly to profile a live run with perf, which cannot read the memory
+# file bin/tunnelscope runs it from.
+LIVE := cmd/tunnelscope/livebin/tunnelscope-live
+DPDK_VERSION = $(shell pkg-config --modversion libdpdk 2>/dev/null)
+
 # nethttpomithttp2 leaves HTTP/2 out of net/http: the metrics endpoint is
 # plain HTTP/1.1, and every command would otherwise pay the bundled HTTP/2
 # code's faults and initialisers before main (0.18 ms, 30 page faults a
 # process; docs/performance-log.md, "Session 20").
 build: shim
-	$(GO) build -tags '$(TAGS) nethttpomithttp2' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tunnelscope
+	$(if $(HAVE_DPDK),@mkdir -p $(dir $(LIVE)))
+	$(if $(HAVE_DPDK),$(GO) build -tags 'dpdk nethttpomithttp2' -ldflags '$(LDFLAGS)' -o $(LIVE) ./cmd/tunnelscope)
+	CGO_ENABLED=0 $(GO) build -tags '$(if $(HAVE_DPDK),livebin )nethttpomithttp2' \
+	  -ldflags '$(LDFLAGS)$(if $(HAVE_DPDK), -X main.liveDPDK=$(DPDK_VERSION))' -o $(BIN) ./cmd/tunnelscope
 
 # The main job on the bundled capture: the live appliance on DPDK's net_pcap
 # device replays it and prints every flow with its verdict, then a summary.
@@ -62,10 +75,15 @@ DPDK_PKGS := ./cmd/tunnelscope ./dataplane/dpdk ./dataplane/live
 # absence here is an error, not a reason to test less. Its own prerequisite
 # (shim, which runs deps first) keeps that so under make -j, where test's
 # prerequisites run side by side.
-test-go: shim
+#
+# TUNNELSCOPE_BIN hands the tests the binary just built, whose pure-Go build
+# and embedded live program they check together (cmd/tunnelscope,
+# livebin_dpdk_test.go).
+test-go: build
 	@[ '$(HAVE_DPDK)' = yes ] || { echo "make test: libdpdk not found by pkg-config after scripts/deps.sh; the live tests need it" >&2; exit 1; }
 	$(GO) vet -tags '$(TAGS)' ./...
-	$(GO) test -tags '$(TAGS)' -count=1 $(DPDK_PKGS)
+	CGO_ENABLED=0 $(GO) vet -tags livebin ./cmd/tunnelscope
+	TUNNELSCOPE_BIN=$(abspath $(BIN)) $(GO) test -tags '$(TAGS)' -count=1 $(DPDK_PKGS)
 
 # The race detector over the pure-Go packages (cgo's lcore threads are out of its reach).
 test-race:
@@ -76,10 +94,11 @@ test-race:
 # both builds are checked, since each leaves code out of the other.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-lint: shim
+lint: build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) run $(STATICCHECK) ./...
 	$(if $(HAVE_DPDK),$(GO) run $(STATICCHECK) -tags '$(TAGS)' ./...)
+	$(if $(HAVE_DPDK),CGO_ENABLED=0 $(GO) run $(STATICCHECK) -tags livebin ./cmd/tunnelscope)
 	@bash scripts/lint.sh
 
 bench: shim
@@ -111,4 +130,4 @@ model: build
 	$(BIN) compile -m configs/model.json -o configs/model.tsm
 
 clean:
-	rm -rf bin .cache $(SHIM)
+	rm -rf bin .cache $(SHIM) $(LIVE)

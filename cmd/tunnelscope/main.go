@@ -19,10 +19,6 @@ import (
 // version is set at build time by the Makefile (git describe).
 var version = "dev"
 
-// runSynopsis is the run command's usage line, shared by the builds with
-// and without DPDK.
-const runSynopsis = "[-c CONFIG] [-m MODEL] [--eal ARG]... [--workers N] [-o FILE|-] [--exit-idle D] [--duration D] [--summary FILE] [--metrics ADDR]"
-
 type command struct {
 	name, summary string
 	run           func(args []string, stdout, stderr io.Writer) int

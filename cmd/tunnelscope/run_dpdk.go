@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -26,6 +27,25 @@ import (
 // so start-up does not format it for every other command.
 func bindingNote() string { return "DPDK binding for " + dpdk.BuiltVersion() + ", loaded by run" }
 
+// nameProcess names the process and the threads it has so far after
+// argv[0], as an exec of a file of that name would have: the pure-Go build
+// starts this one from a memory file (run_livebin.go), which the kernel
+// names after the descriptor's number, and ps and top would show that.
+// Cosmetic, so failures are ignored.
+func nameProcess() {
+	name := filepath.Base(os.Args[0])
+	was, err := os.ReadFile("/proc/self/comm")
+	if err != nil || strings.TrimSpace(string(was)) == name {
+		return
+	}
+	tasks, _ := filepath.Glob("/proc/self/task/*/comm")
+	for _, comm := range tasks {
+		if b, err := os.ReadFile(comm); err == nil && string(b) == string(was) {
+			_ = os.WriteFile(comm, []byte(name), 0)
+		}
+	}
+}
+
 // listFlag collects a repeatable flag (--eal).
 type listFlag []string
 
@@ -33,6 +53,7 @@ func (l *listFlag) String() string     { return strings.Join(*l, " ") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func runLive(args []string, stdout, stderr io.Writer) int {
+	nameProcess()
 	var cfgPath, modelPath, out, summaryPath, metricsAddr string
 	var eal listFlag
 	var workers int

@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 		os.Exit(mainArgs(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
 	// The EAL leaves each child's runtime directory behind.
 	ealPrefixes.Range(func(p, _ any) bool {
 		os.RemoveAll(filepath.Join(dpdk.RuntimeBase(), p.(string)))

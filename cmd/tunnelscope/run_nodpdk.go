@@ -1,4 +1,4 @@
-//go:build !dpdk
+//go:build !dpdk && !(livebin && linux)
 
 package main
 
