@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/tunnelscope/tunnelscope/internal/memfile"
 )
 
 // liveProgram is this same command built with the DPDK binding (-tags dpdk,
@@ -47,33 +46,18 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 // execProgram puts an executable image in a sealed memory file and
 // executes it in place of this process. It returns only on failure.
 func execProgram(name string, image []byte, argv, env []string) error {
-	// MFD_EXEC: kernels that default memory files to no-exec
-	// (vm.memfd_noexec) refuse to run one made without it; older kernels
-	// reject the flag, and their memory files are executable anyway.
-	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
-	if err == unix.EINVAL {
-		fd, err = unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	}
+	f, err := memfile.New(name, image)
 	if err != nil {
-		return fmt.Errorf("memfd_create: %w", err)
+		return err
 	}
-	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
-	if _, err := f.Write(image); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	// Sealed, the image cannot change between here and the exec.
-	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE); err != nil {
-		return fmt.Errorf("seal %s: %w", name, err)
-	}
 	// syscall.Exec, not a raw execveat: it holds off the runtime's thread
 	// creation and restores the open-file limit Go raised at start. The
 	// descriptor is close-on-exec; the kernel opens the path before it
 	// closes descriptors, and reads nothing from it afterwards (an ELF
-	// image, not a script). The live program names its thread after
-	// argv[0] (runLive), since the kernel names it after the path, "N".
-	path := "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
-	if err := syscall.Exec(path, argv, env); err != nil {
+	// image, not a script). The live program renames its threads after
+	// argv[0] (runLive), since the kernel names them after the path, "N".
+	if err := syscall.Exec(memfile.Path(f), argv, env); err != nil {
 		return fmt.Errorf("exec %s: %w", name, err)
 	}
 	return nil

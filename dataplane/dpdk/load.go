@@ -50,7 +50,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/tunnelscope/tunnelscope/internal/memfile"
 )
 
 // shimLibrary is libtsdpdk.so, built from shim/ by `make shim` (every make
@@ -92,11 +92,13 @@ func loadShim() error {
 // openShim loads lib, an ELF shared object exporting the entry table, from
 // memory, and on success fills ts_dpdk.
 func openShim(lib []byte) error {
-	f, err := shimMemFile(lib)
+	// From a memory file, so nothing is installed beside the binary or
+	// left behind.
+	f, err := memfile.New("tunnelscope-dpdk", lib)
 	if err != nil {
 		return fmt.Errorf("load DPDK binding: %w: %w", err, ErrNoBinding)
 	}
-	path := C.CString(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	path := C.CString(memfile.Path(f))
 	defer C.free(unsafe.Pointer(path))
 	var msg [512]C.char
 	if C.ts_load(path, &msg[0], C.size_t(len(msg))) != 0 {
@@ -109,25 +111,4 @@ func openShim(lib []byte) error {
 	shim.file = f
 	shim.loaded.Store(true)
 	return nil
-}
-
-// shimMemFile puts lib in a memory file, so nothing is installed beside
-// the binary or left behind. Kernels since 6.3 can be set
-// (vm.memfd_noexec) to make memory files unexecutable unless created with
-// MFD_EXEC, which older kernels refuse as unknown: ask for it, and
-// without it only where it is refused.
-func shimMemFile(lib []byte) (*os.File, error) {
-	fd, err := unix.MemfdCreate("tunnelscope-dpdk", unix.MFD_CLOEXEC|unix.MFD_EXEC)
-	if errors.Is(err, unix.EINVAL) {
-		fd, err = unix.MemfdCreate("tunnelscope-dpdk", unix.MFD_CLOEXEC)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("memfd_create: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), "tunnelscope-dpdk")
-	if _, err := f.Write(lib); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write memory file: %w", err)
-	}
-	return f, nil
 }
