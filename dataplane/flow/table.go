@@ -268,14 +268,17 @@ func (t *Table) Packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen
 	// around them: the previous packet's flow again, with no timer due,
 	// already last on its recency list, and no FIN or RST to follow
 	// (TCPFlags is 0 for other protocols).
-	if s := t.last; s != nilSlot && now < t.nextCheck && p.TCPFlags&(packet.TCPFin|packet.TCPRst) == 0 {
+	same := false
+	if s := t.last; s != nilSlot {
 		e := &t.slab[s]
-		if e.Key.equal(k) && t.rec[e.rclass].tail == s && (e.state&tcpClosing == 0 || !isSYN(k, p)) {
+		same = e.Key.equal(k)
+		if same && now < t.nextCheck && p.TCPFlags&(packet.TCPFin|packet.TCPRst) == 0 &&
+			t.rec[e.rclass].tail == s && (e.state&tcpClosing == 0 || !isSYN(k, p)) {
 			t.now = now
 			return uint32(s), e.count(fromB, p, frameLen, now), false
 		}
 	}
-	return t.packet(k, fromB, now, p, frameLen)
+	return t.packet(k, fromB, now, p, frameLen, same)
 }
 
 // count adds a packet to e and returns its direction.
@@ -295,14 +298,14 @@ func (e *Entry) count(fromB bool, p *packet.Packet, frameLen uint32, now int64) 
 }
 
 // packet is Packet in general, for a time now no earlier than t.now.
-func (t *Table) packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen uint32) (slot uint32, dir Dir, created bool) {
+func (t *Table) packet(k *Key, fromB bool, now int64, p *packet.Packet, frameLen uint32, same bool) (slot uint32, dir Dir, created bool) {
 	t.now = now
 	if now >= t.nextCheck {
-		t.expire(now)
+		t.expire(now) // may end the last flow: then t.last is nilSlot
 	}
 	s, ok := t.last, false
 	hash, hashed := uint64(0), false
-	if s != nilSlot && t.slab[s].Key.equal(k) {
+	if same && s != nilSlot {
 		ok = true
 	} else {
 		hash, hashed = k.Hash(), true
