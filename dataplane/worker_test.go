@@ -59,6 +59,17 @@ func (s *countSink) count(r *Record) {
 	}
 }
 
+// newTestWorker makes a worker for cfg whose records a countSink counts.
+func newTestWorker(t testing.TB, cfg Config) (*Worker, *countSink) {
+	t.Helper()
+	sink := &countSink{}
+	w, err := NewWorker(cfg, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, sink
+}
+
 // testModel is a one-split tree on the schema: flows of more than 4
 // packets are Tor, others DNS.
 func testModel(t testing.TB) *models.Forest {
@@ -89,15 +100,11 @@ func testConfig(capacity int) Config {
 // allocates nothing.
 func TestWorkerDoesNotAllocate(t *testing.T) {
 	frames := loadFrames(t, "../sample/tor.pcap")
-	sink := &countSink{}
 	// 4 slots for a capture with up to 6 flows at once: eviction happens
 	// every round.
 	cfg := testConfig(4)
 	cfg.Model = testModel(t)
-	w, err := NewWorker(cfg, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, sink := newTestWorker(t, cfg)
 	var shift int64
 	round := func() {
 		for _, f := range frames {
@@ -123,11 +130,7 @@ func TestWorkerDoesNotAllocate(t *testing.T) {
 // that decoded into a flow.
 func TestWorkerConservesPackets(t *testing.T) {
 	frames := loadFrames(t, "../sample/tor.pcap")
-	sink := &countSink{}
-	w, err := NewWorker(testConfig(16), sink)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, sink := newTestWorker(t, testConfig(16))
 	for _, f := range frames {
 		w.Frame(f.data, f.wireLen, f.time, f.link)
 	}
@@ -165,10 +168,7 @@ func BenchmarkWorkerFrame(b *testing.B) {
 	cfg := testConfig(4096)
 	// classify's configuration: records only, no snapshot vectors.
 	cfg.SnapEnd, cfg.SnapWindows, cfg.SnapPackets = false, false, 0
-	w, err := NewWorker(cfg, &countSink{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	w, _ := newTestWorker(b, cfg)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var shift int64
@@ -189,10 +189,7 @@ func BenchmarkWorkerFrame(b *testing.B) {
 func BenchmarkWorkerMillionFlowTable(b *testing.B) {
 	cfg := testConfig(1 << 20)
 	cfg.SnapEnd, cfg.SnapWindows, cfg.SnapPackets = false, false, 0
-	w, err := NewWorker(cfg, &countSink{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	w, _ := newTestWorker(b, cfg)
 	frames := loadFrames(b, "../sample/tor.pcap")
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -204,10 +201,7 @@ func BenchmarkWorkerMillionFlowTable(b *testing.B) {
 }
 
 func TestBytesPerFlow(t *testing.T) {
-	w, err := NewWorker(testConfig(1<<16), &countSink{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, _ := newTestWorker(t, testConfig(1<<16))
 	// 128-byte entry + index (up to 16 bytes a slot with its growth reserve)
 	// + 256-byte hot feature state + 12 bytes of bookkeeping.
 	if b := w.BytesPerFlow(); b < 256+128 || b > 512 {
@@ -221,11 +215,7 @@ func TestBytesPerFlow(t *testing.T) {
 // at the flush, as the live loop's timer ends it.
 func TestUndecodedFrameMovesTheClock(t *testing.T) {
 	frames := loadFrames(t, "../sample/tor.pcap")
-	sink := &countSink{}
-	w, err := NewWorker(testConfig(64), sink)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, sink := newTestWorker(t, testConfig(64))
 	var last int64
 	for _, f := range frames {
 		w.Frame(f.data, f.wireLen, f.time, f.link)

@@ -44,7 +44,8 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 }
 
 // execProgram puts an executable image in a sealed memory file and
-// executes it in place of this process. It returns only on failure.
+// executes it in place of this process. It returns only on failure, as
+// syscall.Exec does.
 func execProgram(name string, image []byte, argv, env []string) error {
 	f, err := memfile.New(name, image)
 	if err != nil {
@@ -57,8 +58,5 @@ func execProgram(name string, image []byte, argv, env []string) error {
 	// closes descriptors, and reads nothing from it afterwards (an ELF
 	// image, not a script). The live program renames its threads after
 	// argv[0] (runLive), since the kernel names them after the path, "N".
-	if err := syscall.Exec(memfile.Path(f), argv, env); err != nil {
-		return fmt.Errorf("exec %s: %w", name, err)
-	}
-	return nil
+	return fmt.Errorf("exec %s: %w", name, syscall.Exec(memfile.Path(f), argv, env))
 }
