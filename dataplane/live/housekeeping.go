@@ -98,3 +98,40 @@ func nextDrain(every time.Duration, most, size int) time.Duration {
 	}
 	return every
 }
+
+// yieldEvery is how often a worker lcore yields to the Go scheduler when
+// no CPU of the process is left free of worker lcores (see workersFillCPUs),
+// in TSC cycles at hz.
+//
+// Why: the runtime's sysmon thread preempts any goroutine that has run
+// 10 ms without passing through the scheduler, and a polling lcore never
+// does. Since Go 1.26, sysmon takes the P of a goroutine it finds overdue
+// inside a cgo call (a receive burst) instead, and after each such take it
+// polls every 20 µs or so until things have been quiet for a while; the
+// lcore, finding its P gone, takes an idle one that is again overdue. On
+// the 2-CPU bench VM with two workers that kept sysmon waking about 2,800
+// times a second, each wake preempting a worker. A yield inside the 10 ms
+// resets the slice, so sysmon never finds a worker overdue and sleeps its
+// full 10 ms: about 100 wakes a second. A yield costs a locked goroutine a
+// hand-off between threads, as sysmon's own preemption does, so it is
+// worth it only where sysmon has no free CPU to wake on: two workers
+// measured 1.023x and 1.034x with it, one worker beside a free CPU 0.98x.
+func yieldEvery(hz uint64) uint64 { return hz * 8 / 1000 }
+
+// workersFillCPUs reports whether every CPU in process (the CPUs the
+// process may run on) is in the CPU set of some worker lcore, so that the
+// runtime's threads can only run by preempting a worker.
+func workersFillCPUs(process unix.CPUSet, workers []unix.CPUSet) bool {
+	var union unix.CPUSet
+	for i := range workers {
+		for c := range len(union) {
+			union[c] |= workers[i][c]
+		}
+	}
+	for c := range len(process) {
+		if process[c]&^union[c] != 0 {
+			return false
+		}
+	}
+	return process.Count() > 0
+}

@@ -135,3 +135,37 @@ func TestFlowEndKicksControlLoop(t *testing.T) {
 		t.Fatalf("ring holds %d records, want 12", events.Len())
 	}
 }
+
+func TestWorkersFillCPUs(t *testing.T) {
+	set := func(cpus ...int) unix.CPUSet {
+		var s unix.CPUSet
+		for _, c := range cpus {
+			s.Set(c)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name    string
+		process unix.CPUSet
+		workers []unix.CPUSet
+		want    bool
+	}{
+		// The bench VM: two workers on CPUs 1 and 0, the main lcore beside one.
+		{"two workers on two CPUs", set(0, 1), []unix.CPUSet{set(1), set(0)}, true},
+		// One worker leaves CPU 0 to the main lcore and the runtime.
+		{"one worker on two CPUs", set(0, 1), []unix.CPUSet{set(1)}, false},
+		{"workers share one CPU of two", set(0, 1), []unix.CPUSet{set(1), set(1)}, false},
+		{"a worker allowed on every CPU", set(0, 1, 2, 3), []unix.CPUSet{set(0, 1, 2, 3)}, true},
+		{"an appliance's spare cores", set(0, 1, 2, 3, 4, 5, 6, 7), []unix.CPUSet{set(2), set(3), set(4)}, false},
+		// A worker pinned outside the process's set still leaves CPU 1 free.
+		{"worker outside the process set", set(0, 1), []unix.CPUSet{set(0), set(2)}, false},
+		{"high CPU numbers", set(70, 130), []unix.CPUSet{set(130), set(70)}, true},
+		// Affinity unknown: never yield.
+		{"no process set", unix.CPUSet{}, []unix.CPUSet{set(0)}, false},
+		{"no workers", set(0), nil, false},
+	} {
+		if got := workersFillCPUs(tc.process, tc.workers); got != tc.want {
+			t.Errorf("%s: workersFillCPUs = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

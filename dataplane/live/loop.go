@@ -30,8 +30,9 @@ func (c clock) ns(tsc uint64) int64 {
 
 // loop is the run-to-completion loop of one worker lcore: receive, dispatch,
 // process, free in bulk, and the timer work, until stop; then it drains what
-// other lcores handed it and flushes every flow.
-func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint64) {
+// other lcores handed it and flushes every flow. It yields to the Go
+// scheduler every yield TSC cycles, never if 0 (see yieldEvery).
+func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz, yield uint64) {
 	defer wk.done.Store(true)
 	rx := dpdk.NewBurst(o.Burst)
 	defer rx.Free()
@@ -93,6 +94,7 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 	clk := clock{tsc0: dpdk.TSC(), epoch: time.Now().UnixNano(), hz: hz}
 	tickEvery := hz / 10
 	nextTick := clk.tsc0 + tickEvery
+	nextYield := clk.tsc0 + yield
 	var lastPkt int64 // latest device timestamp this worker processed, ns
 
 	freeLater := func(m dpdk.Mbuf) {
@@ -240,6 +242,10 @@ func (wk *worker) loop(o *Options, workers []*worker, stop *atomic.Bool, hz uint
 		if nfree > 0 && (soft == 0 || stopping) {
 			free.FreeAll(nfree)
 			nfree = 0
+		}
+		if yield != 0 && tsc >= nextYield {
+			nextYield = tsc + yield
+			runtime.Gosched()
 		}
 		if tsc >= nextTick {
 			nextTick = tsc + tickEvery

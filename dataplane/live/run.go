@@ -90,12 +90,20 @@ func Run(o Options) (Summary, error) {
 	var stop atomic.Bool
 	tscHz := dpdk.TSCHz()
 	// Each Worker is built on its own lcore and prefaults its tables'
-	// first huge pages there, so they live on that lcore's NUMA node.
+	// first huge pages there, so they live on that lcore's NUMA node. The
+	// lcores then wait for begin, closed once the main lcore has seen
+	// where they all run and chosen yield (see yieldEvery).
 	ready := make(chan error, len(workers))
-	for _, wk := range workers {
+	begin := make(chan struct{})
+	var yield uint64
+	lcoreCPUs := make([]unix.CPUSet, len(workers))
+	for i, wk := range workers {
 		wk := wk
 		if err := dpdk.LaunchOnLcore(wk.lcore, func() {
 			wk.tid.Store(int32(unix.Gettid()))
+			if unix.SchedGetaffinity(0, &lcoreCPUs[i]) != nil {
+				lcoreCPUs[i] = unix.CPUSet{} // unknown: counts as no CPU
+			}
 			w, err := dataplane.NewWorker(withLcore(o.Worker, wk.lcore), eventSink{wk})
 			if err != nil {
 				wk.done.Store(true)
@@ -107,15 +115,18 @@ func Run(o Options) (Summary, error) {
 			wk.w = w
 			wk.published.Store(w)
 			ready <- nil
-			wk.loop(&o, workers, &stop, tscHz)
+			<-begin
+			wk.loop(&o, workers, &stop, tscHz, yield)
 		}); err != nil {
 			stop.Store(true)
+			close(begin)
 			return Summary{}, err
 		}
 	}
 	for range workers {
 		if err := <-ready; err != nil {
 			stop.Store(true)
+			close(begin)
 			dpdk.WaitAllLcores()
 			return Summary{}, err
 		}
@@ -140,6 +151,10 @@ func Run(o Options) (Summary, error) {
 		}
 	}
 	release()
+	if workersFillCPUs(processCPUs, lcoreCPUs) {
+		yield = yieldEvery(tscHz)
+	}
+	close(begin)
 
 	var srv *http.Server
 	if metricsLn != nil {
