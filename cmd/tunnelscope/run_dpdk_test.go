@@ -18,6 +18,7 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	"golang.org/x/sys/unix"
 
 	"github.com/tunnelscope/tunnelscope/control/config"
 	"github.com/tunnelscope/tunnelscope/control/metrics/promcheck"
@@ -112,7 +113,36 @@ type liveSummary struct {
 	Lcores []struct {
 		Lcore  int    `json:"lcore"`
 		Frames uint64 `json:"frames"`
+		CPUs   []int  `json:"cpus"`
 	} `json:"lcores"`
+	YieldMs int `json:"yield_ms"`
+}
+
+// checkYield fails unless the run's workers yielded to the Go scheduler
+// exactly when their CPUs covered every CPU this process may use (the
+// child's set too: it inherits it), as live.yieldEvery says they must.
+func checkYield(t *testing.T, name string, sum *liveSummary) {
+	t.Helper()
+	var process unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &process); err != nil {
+		t.Fatal(err)
+	}
+	var workers unix.CPUSet
+	for _, l := range sum.Lcores {
+		if len(l.CPUs) == 0 {
+			t.Errorf("%s: lcore %d reports no CPU", name, l.Lcore)
+		}
+		for _, c := range l.CPUs {
+			workers.Set(c)
+		}
+	}
+	covered := true
+	for i := range process {
+		covered = covered && process[i]&^workers[i] == 0
+	}
+	if covered != (sum.YieldMs > 0) {
+		t.Errorf("%s: workers on CPUs %v of the process's %d: yield_ms %d", name, sum.Lcores, process.Count(), sum.YieldMs)
+	}
 }
 
 // Over every shared capture, `run` on net_pcap writes exactly the records
@@ -178,6 +208,7 @@ path = %q
 				t.Fatal(err)
 			}
 			name := filepath.Base(capture) + " workers=" + workers
+			checkYield(t, name, &sum)
 			if sum.Drops.Ring != 0 || sum.Drops.Imissed != 0 || sum.Drops.RxNombuf != 0 || sum.Drops.Truncated != 0 {
 				t.Errorf("%s: drops %+v", name, sum.Drops)
 			}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -116,7 +117,11 @@ func nextDrain(every time.Duration, most, size int) time.Duration {
 // hand-off between threads, as sysmon's own preemption does, so it is
 // worth it only where sysmon has no free CPU to wake on: two workers
 // measured 1.023x and 1.034x with it, one worker beside a free CPU 0.98x.
-func yieldEvery(hz uint64) uint64 { return hz * 8 / 1000 }
+func yieldEvery(hz uint64) uint64 { return hz * uint64(yieldPeriod/time.Microsecond) / 1e6 }
+
+// yieldPeriod is yieldEvery's interval: inside sysmon's 10 ms slice with
+// room for a late TSC reading.
+const yieldPeriod = 8 * time.Millisecond
 
 // workersFillCPUs reports whether every CPU in process (the CPUs the
 // process may run on) is in the CPU set of some worker lcore, so that the
@@ -134,4 +139,15 @@ func workersFillCPUs(process unix.CPUSet, workers []unix.CPUSet) bool {
 		}
 	}
 	return process.Count() > 0
+}
+
+// cpuList is the CPUs in set, in order.
+func cpuList(set *unix.CPUSet) []int {
+	cpus := []int{}
+	for c := range len(set) * int(unsafe.Sizeof(set[0])) * 8 {
+		if set.IsSet(c) {
+			cpus = append(cpus, c)
+		}
+	}
+	return cpus
 }

@@ -3,6 +3,7 @@
 package live
 
 import (
+	"fmt"
 	"runtime"
 	"testing"
 	"unsafe"
@@ -167,5 +168,18 @@ func TestWorkersFillCPUs(t *testing.T) {
 		if got := workersFillCPUs(tc.process, tc.workers); got != tc.want {
 			t.Errorf("%s: workersFillCPUs = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestCPUList(t *testing.T) {
+	var set unix.CPUSet
+	for _, c := range []int{130, 0, 3, 64} {
+		set.Set(c)
+	}
+	if got := fmt.Sprint(cpuList(&set)); got != "[0 3 64 130]" {
+		t.Errorf("cpuList = %s, want [0 3 64 130]", got)
+	}
+	if got := cpuList(&unix.CPUSet{}); got == nil || len(got) != 0 {
+		t.Errorf("cpuList of no CPU = %#v, want an empty list (JSON [], not null)", got)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tunnelscope/tunnelscope/control/reload"
 	"github.com/tunnelscope/tunnelscope/dataplane"
 	"github.com/tunnelscope/tunnelscope/dataplane/dpdk"
@@ -76,12 +78,17 @@ type Summary struct {
 	Lcores    []LcoreReport `json:"lcores"`
 	Drops     Drops         `json:"drops"`
 	Ports     []PortReport  `json:"ports"`
+	// YieldMs is how often each worker yielded to the Go scheduler, in ms;
+	// 0 where a CPU was left free of workers and they never did (see
+	// yieldEvery).
+	YieldMs int `json:"yield_ms"`
 }
 
 // LcoreReport is one worker lcore's share.
 type LcoreReport struct {
 	Lcore   uint   `json:"lcore"`
 	Socket  int    `json:"socket"`
+	CPUs    []int  `json:"cpus"` // the lcore thread's CPU set
 	Packets uint64 `json:"packets"`
 	Frames  uint64 `json:"frames"`
 	Flows   uint64 `json:"flows"`
@@ -210,6 +217,7 @@ type worker struct {
 	eventDrops    atomic.Uint64
 	truncated     atomic.Uint64
 	tid           atomic.Int32 // the lcore thread's ID, set when it starts
+	cpus          unix.CPUSet  // the lcore thread's CPU set, set when it starts
 	rxDone        atomic.Bool  // this lcore stopped polling its RX queues
 	done          atomic.Bool
 	flushing      bool // lcore-local: at shutdown, wait for event-ring room

@@ -96,13 +96,12 @@ func Run(o Options) (Summary, error) {
 	ready := make(chan error, len(workers))
 	begin := make(chan struct{})
 	var yield uint64
-	lcoreCPUs := make([]unix.CPUSet, len(workers))
-	for i, wk := range workers {
+	for _, wk := range workers {
 		wk := wk
 		if err := dpdk.LaunchOnLcore(wk.lcore, func() {
 			wk.tid.Store(int32(unix.Gettid()))
-			if unix.SchedGetaffinity(0, &lcoreCPUs[i]) != nil {
-				lcoreCPUs[i] = unix.CPUSet{} // unknown: counts as no CPU
+			if unix.SchedGetaffinity(0, &wk.cpus) != nil {
+				wk.cpus = unix.CPUSet{} // unknown: counts as no CPU
 			}
 			w, err := dataplane.NewWorker(withLcore(o.Worker, wk.lcore), eventSink{wk})
 			if err != nil {
@@ -151,6 +150,10 @@ func Run(o Options) (Summary, error) {
 		}
 	}
 	release()
+	lcoreCPUs := make([]unix.CPUSet, len(workers))
+	for i, wk := range workers {
+		lcoreCPUs[i] = wk.cpus
+	}
 	if workersFillCPUs(processCPUs, lcoreCPUs) {
 		yield = yieldEvery(tscHz)
 	}
@@ -255,7 +258,11 @@ func Run(o Options) (Summary, error) {
 		// The idle wait after the last packet is not receive time.
 		elapsed = lastChange.Sub(start)
 	}
-	return summarize(workers, ports, reports, records, elapsed), lcoreErr
+	sum := summarize(workers, ports, reports, records, elapsed)
+	if yield != 0 {
+		sum.YieldMs = int(yieldPeriod / time.Millisecond)
+	}
+	return sum, lcoreErr
 }
 
 func withLcore(c dataplane.Config, lcore uint) dataplane.Config {
@@ -280,7 +287,7 @@ func summarize(workers []*worker, ports []dpdk.Port, reports []PortReport, recor
 	}
 	for _, wk := range workers {
 		c := wk.w.Counters()
-		s.Lcores = append(s.Lcores, LcoreReport{Lcore: wk.lcore, Socket: dpdk.LcoreSocketID(wk.lcore),
+		s.Lcores = append(s.Lcores, LcoreReport{Lcore: wk.lcore, Socket: dpdk.LcoreSocketID(wk.lcore), CPUs: cpuList(&wk.cpus),
 			Packets: c.Packets, Frames: c.Frames, Flows: c.Flows, NotIP: c.NotIP,
 			Bad: c.Truncated + c.Malformed + c.UnknownLink + c.TooDeep})
 		s.Drops.DispatchRing += wk.dispatchDrops.Load()
