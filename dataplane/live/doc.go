@@ -20,7 +20,11 @@
 // those atomics and the ports' statistics, never a worker's flow table.
 // Threads the Go runtime clones from a worker lcore's thread inherit its
 // CPU pin; the main lcore gives them the process's CPU set back once a
-// second, so they do not preempt the worker (releaseClones).
+// second, so they do not preempt the worker (releaseClones). Where the
+// workers' CPUs cover every CPU of the process, each worker yields to the
+// Go scheduler every 8 ms (yieldEvery): the lcores report their CPU sets
+// when they start, and their loops begin together once the main lcore has
+// decided.
 //
 // Everything here needs the "dpdk" build tag.
 package live
