@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -145,7 +144,7 @@ func workersFillCPUs(process unix.CPUSet, workers []unix.CPUSet) bool {
 // cpuList is the CPUs in set, in order.
 func cpuList(set *unix.CPUSet) []int {
 	cpus := []int{}
-	for c := range len(set) * int(unsafe.Sizeof(set[0])) * 8 {
+	for c := 0; len(cpus) < set.Count(); c++ {
 		if set.IsSet(c) {
 			cpus = append(cpus, c)
 		}
