@@ -60,6 +60,13 @@ func (d *Decoder) Decode(frame []byte, link LinkType, p *Packet) error {
 	return d.general(frame, link, p)
 }
 
+// Fast decodes frame, an Ethernet frame, when it is of the commonest kind
+// (untagged, IPv4 without options, not a fragment, TCP or UDP) and reports
+// whether it was; for any other frame it reports false, and Decode must
+// decode it. Decode is too large to inline, so a loop over frames that
+// tries Fast first spends one call on the commonest frame instead of two.
+func (d *Decoder) Fast(frame []byte, p *Packet) bool { return d.fast(frame, p) }
+
 // general is Decode for every frame, fast path or not.
 func (d *Decoder) general(frame []byte, link LinkType, p *Packet) error {
 	*p = Packet{}
