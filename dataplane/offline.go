@@ -154,8 +154,9 @@ func (o *Offline) runInline(w *Worker, files []string) Result {
 
 // frames runs a batch of frames from src through w, as Frame does one
 // at a time. The loop sits in the worker, not the caller, so that a frame
-// costs one call fewer: Frame's prologue and its spills were about 2% of
-// an offline run's instructions.
+// costs one call fewer (Decode is too large to inline, Fast is not):
+// 930 to 911 instructions a packet on the offline bench capture, and
+// 1.014x by ab.sh (171 of 200 rounds).
 func (w *Worker) frames(src *pcapsrc.Source, frames []pcapsrc.Frame) {
 	for i := range frames {
 		fr := &frames[i]
