@@ -41,6 +41,13 @@ func FuzzDecode(f *testing.F) {
 			if err := d.general(frame, link, &g); err != errs[i] || (err == nil && g != p) {
 				t.Fatalf("Decode gave %v, %+v; the general path %v, %+v", errs[i], p, err, g)
 			}
+			// Fast decodes as Decode does, or leaves p alone.
+			if link == LinkEthernet {
+				var q Packet
+				if ok := d.Fast(frame, &q); ok && (errs[i] != nil || q != p) || !ok && q != (Packet{}) {
+					t.Fatalf("Fast gave %v, %+v; Decode %v, %+v", ok, q, errs[i], p)
+				}
+			}
 			if errs[i] != nil {
 				if !isSentinel(errs[i]) {
 					t.Fatalf("non-sentinel error %v", errs[i])
