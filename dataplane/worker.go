@@ -152,19 +152,13 @@ func (w *Worker) SetFile(name string) { w.rec.File = name }
 // same way as an offline run of the same frames.
 func (w *Worker) Frame(frame []byte, wireLen uint32, now int64, link packet.LinkType) {
 	if err := w.dec.Decode(frame, link, &w.pkt); err != nil {
-		w.undecoded(err, wireLen, now)
+		w.c.Frames++
+		w.c.FrameBytes += uint64(wireLen)
+		w.countError(err)
+		w.table.Expire(now)
 		return
 	}
 	w.Decoded(&w.pkt, wireLen, now)
-}
-
-// undecoded counts a frame that did not decode, with the error Decode
-// gave, and moves the flow clock to its time (see Frame).
-func (w *Worker) undecoded(err error, wireLen uint32, now int64) {
-	w.c.Frames++
-	w.c.FrameBytes += uint64(wireLen)
-	w.countError(err)
-	w.table.Expire(now)
 }
 
 // Prefault takes, on the calling thread, the page faults of the state the

@@ -63,8 +63,9 @@ func (d *Decoder) Decode(frame []byte, link LinkType, p *Packet) error {
 // Fast decodes frame, an Ethernet frame, when it is of the commonest kind
 // (untagged, IPv4 without options, not a fragment, TCP or UDP) and reports
 // whether it was, exactly as Decode would have; for any other frame it
-// reports false, leaving p as it was, and Decode must decode it. Decode is too large to inline, so a loop over frames that
-// tries Fast first spends one call on the commonest frame instead of two.
+// reports false, leaving p as it was, and Decode must decode it. Decode
+// is too large to inline, so a loop over frames that tries Fast first
+// spends one call on the commonest frame instead of two.
 func (d *Decoder) Fast(frame []byte, p *Packet) bool { return d.fast(frame, p) }
 
 // general is Decode for every frame, fast path or not.
