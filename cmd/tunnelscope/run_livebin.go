@@ -57,6 +57,7 @@ func execProgram(name string, image []byte, argv, env []string) error {
 	// descriptor is close-on-exec; the kernel opens the path before it
 	// closes descriptors, and reads nothing from it afterwards (an ELF
 	// image, not a script). The live program renames its threads after
-	// argv[0] (nameProcess in run_dpdk.go), since the kernel names them after the path, "N".
+	// argv[0] (nameProcess in run_dpdk.go), since the kernel names them
+	// after the path, "N".
 	return fmt.Errorf("exec %s: %w", name, syscall.Exec(memfile.Path(f), argv, env))
 }

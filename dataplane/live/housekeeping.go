@@ -143,8 +143,9 @@ func workersFillCPUs(process unix.CPUSet, workers []unix.CPUSet) bool {
 
 // cpuList is the CPUs in set, in order.
 func cpuList(set *unix.CPUSet) []int {
-	cpus := []int{}
-	for c := 0; len(cpus) < set.Count(); c++ {
+	n := set.Count()
+	cpus := make([]int, 0, n)
+	for c := 0; len(cpus) < n; c++ {
 		if set.IsSet(c) {
 			cpus = append(cpus, c)
 		}
