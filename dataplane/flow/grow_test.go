@@ -66,7 +66,7 @@ func TestIndexGrows(t *testing.T) {
 // Each measured run grows its own table through three doublings. One run
 // alone would also count any allocation the runtime makes meanwhile on
 // another goroutine (CI once saw one under -race that did not recur in
-// 3,000 runs); over ten runs such a stray rounds away, while an
+// 790 runs here); over ten runs such a stray rounds away, while an
 // allocation made by the growing itself, at least one a run, does not.
 func TestIndexGrowsWithoutAllocating(t *testing.T) {
 	const runs = 10
