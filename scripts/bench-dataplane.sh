@@ -17,6 +17,8 @@ Replays CAPTURE from memory through DPDK's net_pcap driver
   2. bin/tunnelscope run -m MODEL --workers 1 --duration SECONDS --summary FILE:
      (rx_packets - ring drops) / elapsed_s from the summary: packets processed;
   3. the same with --workers 2.
+  4. with --peer-scaling, testpmd again with two forwarding lcores, each on
+     its own replayed queue, as tunnelscope's two workers receive.
 Prints each rate in Mpps, tunnelscope/testpmd (goal >= 0.5x) and
 workers 2/1 (goal >= 1.6x), and tunnelscope's drop counters. The goals are
 judged on the best rate of each run over the rounds; each round's own
@@ -36,6 +38,11 @@ options:
   --cpus LIST       CPUs to run lcores on (default: the CPUs this shell may use)
   --min-packets N   size of the default capture (default 32768)
   --testpmd-only    measure testpmd only (no tunnelscope build or run)
+  --peer-scaling    also measure testpmd with two lcores and print its own
+                    scaling 2/1 beside tunnelscope's: the driver's replay
+                    copy, shared by the two CPUs, keeps even testpmd below
+                    2x, so this is the ceiling tunnelscope's scaling is
+                    read against (informational; the goal stays 1.6x)
   --dispatch MODE   live.dispatch for the 2-worker run: software (default;
                     every flow to one worker over rings) or none (each
                     worker keeps its own queue's replay, as behind NIC RSS)
@@ -64,6 +71,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo_root/scripts/lib/bench.sh"
 min_packets=32768
 testpmd_only=0
+peer_scaling=0
 dispatch=software
 burst=64
 runs=3
@@ -77,6 +85,7 @@ while (($#)); do
     --cpus) (($# >= 2)) || die "--cpus needs a list such as 0,1"; cpus="$2"; shift 2 ;;
     --min-packets) (($# >= 2)) || die "--min-packets needs a count"; min_packets="$2"; shift 2 ;;
     --testpmd-only) testpmd_only=1; shift ;;
+    --peer-scaling) peer_scaling=1; shift ;;
     --dispatch) (($# >= 2)) || die "--dispatch needs software or none"; dispatch="$2"; shift 2 ;;
     --runs) (($# >= 2)) || die "--runs needs a count"; runs="$2"; shift 2 ;;
     --burst) (($# >= 2)) || die "--burst needs a size"; burst="$2"; shift 2 ;;
@@ -159,21 +168,36 @@ lcore_map() {
   echo "$map"
 }
 
-# run_testpmd sets tp_rx. It and run_tunnelscope run in this shell, not in
-# $(...), so the EXIT trap sees their child and runtime directories.
+# run_testpmd [LCORES] sets tp_rx: testpmd with LCORES (1, the default, or
+# 2) forwarding lcores, each polling its own RX queue of the replay. Two
+# are placed as tunnelscope's two workers are (replay_setup): the main
+# lcore, which sleeps on stdin while forwarding runs, shares the first CPU.
+# It and run_tunnelscope run in this shell, not in $(...), so the EXIT
+# trap sees their child and runtime directories.
 run_testpmd() {
-  local prefix="tsbench-testpmd-$$" log="$tmp/testpmd.log" fifo="$tmp/testpmd.in" i
+  local n="${1:-1}" prefix="tsbench-testpmd-$$-${1:-1}" log="$tmp/testpmd.log" fifo="$tmp/testpmd.in" i
+  local eal=("${eal_common[@]}") map q
   prefixes+=("$prefix")
   if ((${#cpu_list[@]} < 2)); then
     echo "bench-dataplane.sh: only one CPU: testpmd's main and forwarding lcores share it" >&2
+  fi
+  map="$(lcore_map 2)"
+  if ((n > 1)); then
+    mem_eal_args "$((n * mem_mb))"
+    eal=("${mem_args[@]}" --no-shconf --no-pci --vdev="net_pcap0$(for ((q = 0; q < n; q++)); do printf ',rx_pcap=%s' "$capture"; done),infinite_rx=1")
+    map="0@${cpu_list[0]}"
+    for ((i = 1; i <= n; i++)); do
+      map+=",$i@${cpu_list[i % ${#cpu_list[@]}]}"
+    done
   fi
   rm -f "$fifo"
   mkfifo "$fifo"
   # Non-interactive testpmd forwards until a line arrives on stdin; stdbuf
   # makes its "Press enter to exit" visible as soon as forwarding starts.
-  stdbuf -oL -eL dpdk-testpmd "${eal_common[@]}" --file-prefix="$prefix" \
-    --lcores="$(lcore_map 2)" -- \
-    --forward-mode=rxonly --nb-cores=1 --total-num-mbufs="$mbufs" --burst="$burst" \
+  stdbuf -oL -eL dpdk-testpmd "${eal[@]}" --file-prefix="$prefix" \
+    --lcores="$map" -- \
+    --forward-mode=rxonly --nb-cores="$n" --rxq="$n" --txq="$n" \
+    --total-num-mbufs="$((n * mbufs))" --burst="$burst" \
     <"$fifo" >"$log" 2>&1 &
   child=$!
   exec 3>"$fifo"
@@ -209,10 +233,10 @@ below=0
 # better A B: the larger of two rates.
 better() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 >= b + 0) ? a : b }'; }
 
-tp_mpps=0 ts1_mpps=0 ts2_mpps=0 ts1_line="" ts2_line=""
+tp_mpps=0 tp2_mpps=0 ts1_mpps=0 ts2_mpps=0 ts1_line="" ts2_line=""
 # The same ratios within each round (one round's runs are seconds apart),
 # printed beside the best-of ratios to show how much the VM's noise moves them.
-round_tp=() round_ts1=() round_ratio=() round_scaling=()
+round_tp=() round_ts1=() round_ratio=() round_scaling=() round_tp_scaling=()
 for ((r = 1; r <= runs; r++)); do
   tp_rx=""
   run_testpmd
@@ -220,6 +244,14 @@ for ((r = 1; r <= runs; r++)); do
   echo "round $r: testpmd $rate Mpps" >&2
   tp_mpps="$(better "$tp_mpps" "$rate")"
   round_tp+=("$rate")
+  if ((peer_scaling)); then
+    tp_rx=""
+    run_testpmd 2
+    rate="$(mpps "$tp_rx" "$seconds")"
+    round_tp_scaling+=("$(ratio "$rate" "${round_tp[-1]}")")
+    echo "round $r: testpmd (2 lcores) $rate Mpps, scaling 2/1 ${round_tp_scaling[-1]}x" >&2
+    tp2_mpps="$(better "$tp2_mpps" "$rate")"
+  fi
   ((testpmd_only)) && continue
   for w in 1 2; do
     ts=()
@@ -242,6 +274,10 @@ done
 
 echo "best of $runs rounds:"
 printf 'testpmd rxonly (1 lcore)        %8s Mpps\n' "$tp_mpps"
+if ((peer_scaling)); then
+  printf 'testpmd rxonly (2 lcores)       %8s Mpps\n' "$tp2_mpps"
+  echo "testpmd's own scaling 2/1 $(ratio "$tp2_mpps" "$tp_mpps" 3)x"
+fi
 if ((testpmd_only)); then
   exit 0
 fi
@@ -255,6 +291,14 @@ goal "scaling workers 2/1" "$ts2_mpps" "$ts1_mpps" 1.6
 # the goals above are judged on the best rates).
 if ((runs > 1)); then
   echo "median of the $runs rounds' own ratios: tunnelscope/testpmd $(median "${round_ratio[@]}")x, workers 2/1 $(median "${round_scaling[@]}")x"
+fi
+if ((peer_scaling)); then
+  # Each round's two scalings come from the same minute of the VM.
+  fractions=()
+  for ((r = 0; r < runs; r++)); do
+    fractions+=("$(ratio "${round_scaling[r]}" "${round_tp_scaling[r]}")")
+  done
+  echo "tunnelscope's scaling as a fraction of testpmd's: $(ratio "$(ratio "$ts2_mpps" "$ts1_mpps" 4)" "$(ratio "$tp2_mpps" "$tp_mpps" 4)")x of the bests, median of the rounds $(median "${fractions[@]}")x"
 fi
 
 if ((check && below)); then
