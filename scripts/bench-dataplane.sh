@@ -133,7 +133,7 @@ packets="$(count_packets "$capture")"
 set_model_args "$model"
 
 replay_pool "$packets"
-vdev="net_pcap0,rx_pcap=$capture,infinite_rx=1"
+vdev="$(replay_vdev "$capture" 1)"
 if [[ "$replay_memory" == huge ]]; then
   need_hugepages "$((2 * mem_mb))" # the two-worker run's, the most at once
 fi
@@ -175,8 +175,8 @@ lcore_map() {
 # It and run_tunnelscope run in this shell, not in $(...), so the EXIT
 # trap sees their child and runtime directories.
 run_testpmd() {
-  local n="${1:-1}" prefix="tsbench-testpmd-$$-${1:-1}" log="$tmp/testpmd.log" fifo="$tmp/testpmd.in" i
-  local eal=("${eal_common[@]}") map q
+  local n="${1:-1}" log="$tmp/testpmd.log" fifo="$tmp/testpmd.in" i
+  local prefix="tsbench-testpmd-$$-$n" eal=("${eal_common[@]}") map
   prefixes+=("$prefix")
   if ((${#cpu_list[@]} < 2)); then
     echo "bench-dataplane.sh: only one CPU: testpmd's main and forwarding lcores share it" >&2
@@ -184,11 +184,8 @@ run_testpmd() {
   map="$(lcore_map 2)"
   if ((n > 1)); then
     mem_eal_args "$((n * mem_mb))"
-    eal=("${mem_args[@]}" --no-shconf --no-pci --vdev="net_pcap0$(for ((q = 0; q < n; q++)); do printf ',rx_pcap=%s' "$capture"; done),infinite_rx=1")
-    map="0@${cpu_list[0]}"
-    for ((i = 1; i <= n; i++)); do
-      map+=",$i@${cpu_list[i % ${#cpu_list[@]}]}"
-    done
+    eal=("${mem_args[@]}" --no-shconf --no-pci --vdev="$(replay_vdev "$capture" "$n")")
+    map="$(replay_lcores "$n" "${cpu_list[@]}")"
   fi
   rm -f "$fifo"
   mkfifo "$fifo"

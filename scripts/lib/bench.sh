@@ -108,6 +108,30 @@ need_hugepages() {
   fi
 }
 
+# replay_vdev CAPTURE QUEUES prints the net_pcap device that replays
+# CAPTURE from memory (infinite_rx) on each of QUEUES RX queues.
+replay_vdev() {
+  local q rx=""
+  for ((q = 0; q < $2; q++)); do
+    rx+=",rx_pcap=$1"
+  done
+  echo "net_pcap0${rx},infinite_rx=1"
+}
+
+# replay_lcores N CPU... prints an EAL --lcores value: the main lcore on the
+# first CPU and lcores 1..N pinned one to a CPU, dealt over the CPUs given
+# from the second on (with two CPUs, lcore 2 shares the main lcore's).
+replay_lcores() {
+  local n="$1" i map
+  shift
+  local cpu_set=("$@")
+  map="0@${cpu_set[0]}"
+  for ((i = 1; i <= n; i++)); do
+    map+=",$i@${cpu_set[i % ${#cpu_set[@]}]}"
+  done
+  echo "$map"
+}
+
 # replay_setup CFG CAPTURE WORKERS DISPATCH MBUFS MEM_MB PREFIX CPU...
 # writes CFG, a live config in which net_pcap replays CAPTURE from memory
 # (infinite_rx) on one RX queue per worker, as RSS would give a NIC (the
@@ -120,15 +144,11 @@ need_hugepages() {
 replay_setup() {
   local cfg="$1" capture="$2" workers="$3" dispatch="$4" mbufs="$5" mem_mb="$6" prefix="$7"
   shift 7
-  local cpu_set=("$@") q i a rx="" lcores="" map
-  map="0@${cpu_set[0]}"
+  local q a lcores="" map
   for ((q = 0; q < workers; q++)); do
-    rx+=",rx_pcap=$capture"
     lcores+="${lcores:+, }$q"
   done
-  for ((i = 1; i <= workers; i++)); do
-    map+=",$i@${cpu_set[i % ${#cpu_set[@]}]}"
-  done
+  map="$(replay_lcores "$workers" "$@")"
   cat >"$cfg" <<CFG
 [live]
 mbufs = $((mbufs * workers))
@@ -136,7 +156,7 @@ dispatch = "$dispatch"
 ${replay_burst:+burst = $replay_burst}
 
 [[live.port]]
-device = "net_pcap0${rx},infinite_rx=1"
+device = "$(replay_vdev "$capture" "$workers")"
 rx_queues = $workers
 lcores = [$lcores]
 CFG
