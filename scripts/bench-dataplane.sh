@@ -133,12 +133,9 @@ packets="$(count_packets "$capture")"
 set_model_args "$model"
 
 replay_pool "$packets"
-vdev="$(replay_vdev "$capture" 1)"
 if [[ "$replay_memory" == huge ]]; then
-  need_hugepages "$((2 * mem_mb))" # the two-worker run's, the most at once
+  need_hugepages "$((2 * mem_mb))" # the two-lcore runs', the most at once
 fi
-mem_eal_args "$mem_mb"
-eal_common=("${mem_args[@]}" --no-shconf --no-pci --vdev="$vdev")
 
 tmp="$(mktemp -d)"
 prefixes=()
@@ -176,22 +173,22 @@ lcore_map() {
 # trap sees their child and runtime directories.
 run_testpmd() {
   local n="${1:-1}" log="$tmp/testpmd.log" fifo="$tmp/testpmd.in" i
-  local prefix="tsbench-testpmd-$$-$n" eal=("${eal_common[@]}") map
+  local prefix="tsbench-testpmd-$$-$n" map
   prefixes+=("$prefix")
   if ((${#cpu_list[@]} < 2)); then
     echo "bench-dataplane.sh: only one CPU: testpmd's main and forwarding lcores share it" >&2
   fi
   map="$(lcore_map 2)"
   if ((n > 1)); then
-    mem_eal_args "$((n * mem_mb))"
-    eal=("${mem_args[@]}" --no-shconf --no-pci --vdev="$(replay_vdev "$capture" "$n")")
     map="$(replay_lcores "$n" "${cpu_list[@]}")"
   fi
+  mem_eal_args "$((n * mem_mb))"
   rm -f "$fifo"
   mkfifo "$fifo"
   # Non-interactive testpmd forwards until a line arrives on stdin; stdbuf
   # makes its "Press enter to exit" visible as soon as forwarding starts.
-  stdbuf -oL -eL dpdk-testpmd "${eal[@]}" --file-prefix="$prefix" \
+  stdbuf -oL -eL dpdk-testpmd "${mem_args[@]}" --no-shconf --no-pci \
+    --vdev="$(replay_vdev "$capture" "$n")" --file-prefix="$prefix" \
     --lcores="$map" -- \
     --forward-mode=rxonly --nb-cores="$n" --rxq="$n" --txq="$n" \
     --total-num-mbufs="$((n * mbufs))" --burst="$burst" \
